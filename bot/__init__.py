@@ -1,0 +1,1 @@
+"""regwatch bot: retrieve -> answer and cite -> terminal or Slack; alerts and digests."""

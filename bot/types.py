@@ -1,0 +1,71 @@
+"""What an answer is: the contract between retrieval/answering and every renderer (terminal, JSON, Slack)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class Filters:
+    """Metadata filters for retrieval. Empty lists / None mean 'any'."""
+
+    doc_type: list[str] = field(default_factory=list)
+    status: list[str] = field(default_factory=list)
+    issuer: list[str] = field(default_factory=list)  # case-insensitive substring match
+    language: list[str] = field(default_factory=list)
+    jurisdiction: list[str] = field(default_factory=list)
+    topics: list[str] = field(default_factory=list)
+    effective_from: str | None = None  # ISO date, inclusive
+    effective_to: str | None = None
+    published_from: str | None = None
+    published_to: str | None = None
+    doc_id: list[str] = field(default_factory=list)
+
+    def is_empty(self) -> bool:
+        return not any(v for v in asdict(self).values())
+
+
+@dataclass
+class Citation:
+    n: int
+    doc_id: str
+    title: str
+    source_path: str
+    url: str | None
+    section: str  # "Article 38" / "第三十八条" / "4.2" / "¶ 3"
+    section_number: int | None
+    status: str
+    doc_type: str
+    effective: str | None
+    quote: str
+    score: float
+    passage_id: str = ""
+    language: str = "en"
+    version: int = 1
+    short_title: str | None = None
+    issuer: str | None = None
+    chapter_path: list[str] = field(default_factory=list)
+    superseded_by: list[str] = field(default_factory=list)
+    caveat: str | None = None  # "Draft for comment, not in force", "Superseded by ..."
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Answer:
+    question: str
+    answer: str  # short text with [n] markers, or the abstention sentence
+    abstained: bool
+    citations: list[Citation]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "abstained": self.abstained,
+            "citations": [c.to_json() for c in self.citations],
+            "timings_ms": self.timings_ms,
+        }
