@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-DOC_TYPES = ("law", "regulation", "standard", "draft", "guideline", "commentary", "news", "enforcement", "brief")
+DOC_TYPES = ("law", "regulation", "standard", "draft", "guideline", "commentary", "news", "enforcement")
 STATUSES = ("draft", "published", "in_force", "partly_superseded", "superseded", "repealed")
 LANGUAGES = ("en", "zh")
 
