@@ -185,3 +185,15 @@ threads = Table(
     Column("question", Text, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+
+# Answers the bot posted, so their buttons (feedback, share in channel) refer to one by id from any process.
+answers = Table(
+    "answers",
+    metadata,
+    Column("answer_id", String(32), primary_key=True),  # uuid4 hex
+    Column("channel_id", String(40)),
+    Column("user_id", String(40)),
+    Column("question", Text, nullable=False),
+    Column("answer", JSON, nullable=False),  # Answer.to_json()
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
