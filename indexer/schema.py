@@ -30,6 +30,7 @@ documents = Table(
     metadata,
     Column("doc_id", String(200), primary_key=True),
     Column("source_path", Text, nullable=False),  # as given to `regwatch index`, or the URL
+    Column("origin", Text, nullable=False),  # resolved absolute path or URL: what identifies the file across runs
     Column("source_name", String(200)),  # the watched source it came from, if any
     Column("title", Text, nullable=False),
     Column("doc_type", String(40), nullable=False),
