@@ -73,6 +73,7 @@ class Passage:
     text: str
     part: int = 0  # 0 when the unit is whole; 1..n when a long article was split
     parts: int = 1
+    occurrence: int = 0  # >0 when the same locator appears again in one document (e.g. a quoted Article 1)
 
     @property
     def key(self) -> str:
@@ -80,7 +81,7 @@ class Passage:
         base = f"{self.section_kind}:{self.section_number if self.section_number is not None else self.section}"
         if self.section_kind == "paragraph":
             base = f"p:{self.ordinal}"
-        return f"{base}#{self.part}"
+        return f"{base}#{self.part}" + (f"~{self.occurrence}" if self.occurrence else "")
 
     @property
     def id(self) -> str:

@@ -72,6 +72,7 @@ passages = Table(
     Column("chapter_path", JSON, nullable=False),
     Column("part", Integer, nullable=False, default=0),
     Column("parts", Integer, nullable=False, default=1),
+    Column("occurrence", Integer, nullable=False, default=0),
     Column("text", Text, nullable=False),
     Column("text_hash", String(64), nullable=False),
 )

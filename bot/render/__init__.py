@@ -1,0 +1,1 @@
+"""Renderers: terminal text (rich) and Slack Block Kit."""

@@ -1,0 +1,395 @@
+"""An index run: files or parsed documents -> versions, passages, embeddings, lexical index, change records.
+
+Crash safety without cross-store transactions: a new version is first recorded as *pending* in the ledger; then its
+vectors are upserted (idempotent, stable ids) and stale ones deleted; then one ledger transaction makes it live and
+records the change; the lexical index is updated last. Every run starts with `reconcile`, which repairs whatever a
+killed run left half done (orphan or missing vectors, a lexical index behind the ledger), and a document left
+pending is simply processed again. Never prints: it returns a report, and progress goes to a callback.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import ParseError, RegwatchError
+from .ledger import Ledger, row_to_passage
+from .models import DocMeta, ParsedDocument, Passage, sha256
+from .structure import split_passages
+
+if TYPE_CHECKING:
+    from .settings import Settings
+
+log = logging.getLogger(__name__)
+Progress = Callable[[int, int, str], None]
+EMBED_GROUP = 512  # passages embedded per model call across documents: small documents still fill batches
+
+
+@dataclass
+class DocOutcome:
+    source_path: str
+    doc_id: str | None
+    outcome: str  # added | changed | unchanged | failed | removed
+    passages: int = 0
+    error: str | None = None
+    hint: str | None = None
+
+
+@dataclass
+class RunReport:
+    run_id: int
+    added: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    removed: int = 0
+    passages: int = 0  # live passages in the index after the run
+    embedded: int = 0  # passages actually sent to the model
+    seconds: float = 0.0
+    repaired: dict[str, int] = field(default_factory=dict)
+    documents: list[DocOutcome] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[DocOutcome]:
+        return [d for d in self.documents if d.outcome == "failed"]
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["errors"] = [asdict(e) for e in self.errors]
+        return d
+
+
+@dataclass
+class _Job:
+    parsed: ParsedDocument
+    origin: str
+    doc_id: str
+    content_hash: str
+    passages: list[Passage]
+    version: int = 0
+    existing: dict[str, Any] | None = None
+    source_name: str | None = None
+
+
+def embed_text(p: Passage, meta: DocMeta) -> str:
+    """What the model sees: the passage with its instrument and chapter, so 'Article 23' knows it is the PIPL's."""
+    head = " / ".join(x for x in [meta.short_title or meta.title, *p.chapter_path] if x)
+    return f"{head}\n{p.text}"
+
+
+class Indexer:
+    """Owns the stores for one run or one long-lived process (the watcher). The model loads only when needed."""
+
+    def __init__(self, settings: Settings, *, engine: Any = None, progress: Progress | None = None) -> None:
+        from .db import get_engine
+        from .embed import model_identity
+        from .lexical import LexicalIndex
+        from .vectorstore import VectorStore
+
+        settings.ensure_dirs()
+        self.settings = settings
+        self.ledger = Ledger(engine or get_engine(settings))
+        self.model_id = model_identity(settings.embedding_model)
+        self.vectors = VectorStore(settings, model_id=self.model_id)
+        self.lexical = LexicalIndex(settings.lexical_path)
+        self.progress = progress
+        self._embedder: Any = None
+
+    @property
+    def embedder(self) -> Any:
+        if self._embedder is None:
+            from .embed import make_embedder
+
+            self._embedder = make_embedder(self.settings, purpose="index")
+        return self._embedder
+
+    def close(self) -> None:
+        self.lexical.close()
+
+    # --- entry points --------------------------------------------------------------------------------------
+    def index_paths(self, paths: Iterable[Path], *, source_name: str | None = None, remove_missing: bool = True,
+                    export_query_encoder: bool = True) -> RunReport:
+        from .parse import iter_documents
+
+        paths = list(paths)
+        for p in paths:
+            if not p.exists():
+                raise RegwatchError(f"{p}: no such file or folder", hint="check the path given to `regwatch index`")
+        files = list(iter_documents(paths))
+        roots = [p.resolve() for p in paths if p.is_dir()]
+        return self._run(files, roots, source_name, remove_missing, export_query_encoder)
+
+    def index_parsed(self, docs: list[ParsedDocument], *, source_name: str, export_query_encoder: bool = True) -> RunReport:
+        """For fetched documents (the watcher): origin is the URL in `source_path`."""
+        return self._run(list(docs), [], source_name, False, export_query_encoder)
+
+    # --- the run -------------------------------------------------------------------------------------------
+    def _run(self, items: list[Any], roots: list[Path], source_name: str | None, remove_missing: bool,
+             export_query_encoder: bool) -> RunReport:
+        t0 = time.perf_counter()
+        run_id = self.ledger.start_run("index")
+        report = RunReport(run_id=run_id)
+        state = "failed"
+        try:
+            report.repaired = self.reconcile()
+            known = {d["origin"]: d for d in self.ledger.docs(include_removed=True)}
+            current_raw = self._current_raw_hashes(known.values())
+            seen: set[str] = set()
+            jobs: list[_Job] = []
+            for i, item in enumerate(items):
+                outcome, job = self._prepare(item, known, current_raw, source_name, run_id)
+                seen.add(outcome.source_path if isinstance(item, ParsedDocument) else str(Path(item).resolve()))
+                if job is None:
+                    report.documents.append(outcome)
+                else:
+                    jobs.append(job)
+                    if sum(len(j.passages) for j in jobs) >= EMBED_GROUP:
+                        self._flush(jobs, report, run_id)
+                        jobs = []
+                if self.progress:
+                    self.progress(i + 1, len(items), outcome.source_path)
+            self._flush(jobs, report, run_id)
+            if remove_missing and roots:
+                self._remove_missing(known, seen, roots, report, run_id)
+            if export_query_encoder and (report.embedded or not (self.settings.onnx_dir / "encoder.json").exists()):
+                from .embed import ensure_query_encoder
+
+                if self.vectors.count():
+                    ensure_query_encoder(self.settings, self.embedder)
+            state = "done"
+        finally:
+            for d in report.documents:
+                setattr(report, d.outcome, getattr(report, d.outcome) + 1)
+            report.passages = self.ledger.counts()["passages"]
+            report.seconds = round(time.perf_counter() - t0, 3)
+            self.ledger.finish_run(run_id, state, {k: v for k, v in report.to_json().items() if k != "documents"})
+        return report
+
+    def _current_raw_hashes(self, docs: Iterable[dict[str, Any]]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for d in docs:
+            if d["current_version"] is not None and d["pending_version"] is None and not d["removed"]:
+                v = self.ledger.version(d["doc_id"], d["current_version"])
+                if v:
+                    out[d["doc_id"]] = v["raw_hash"]
+        return out
+
+    def _prepare(self, item: Any, known: dict[str, dict[str, Any]], current_raw: dict[str, str],
+                 source_name: str | None, run_id: int) -> tuple[DocOutcome, _Job | None]:
+        from .metadata import slugify_doc_id
+        from .normalize import content_hash
+        from .parse import parse_file
+
+        if isinstance(item, ParsedDocument):
+            parsed, origin = item, item.source_path
+            existing = known.get(origin)
+        else:
+            path = Path(item)
+            origin = str(path.resolve())
+            existing = known.get(origin)
+            try:
+                raw = path.read_bytes()
+            except OSError as e:
+                return DocOutcome(str(path), None, "failed", error=f"cannot read: {e.strerror}"), None
+            if existing and current_raw.get(existing["doc_id"]) == sha256(raw):
+                # The cheap path for a no-change re-run: same bytes, nothing to parse or embed.
+                return DocOutcome(str(path), existing["doc_id"], "unchanged", passages=0), None
+            try:
+                parsed = parse_file(path, settings=self.settings, display_path=str(path))
+            except ParseError as e:
+                return DocOutcome(str(path), None, "failed", error=e.reason, hint=e.hint), None
+        doc_id = existing["doc_id"] if existing else self._new_doc_id(parsed.meta.doc_id or slugify_doc_id(_stem(parsed.source_path)), origin)
+        chash = content_hash(parsed.text)
+        if existing and not existing["removed"] and existing["current_version"] is not None and existing["pending_version"] is None:
+            cur = self.ledger.version(doc_id, existing["current_version"])
+            if cur and cur["content_hash"] == chash:
+                self._update_meta_only(existing, parsed, origin, cur, run_id)
+                return DocOutcome(parsed.source_path, doc_id, "unchanged", passages=0), None
+        passages = split_passages(doc_id, parsed.text, max_chars=self.settings.max_passage_chars,
+                                  overlap=self.settings.passage_overlap_chars)
+        if not passages:
+            return DocOutcome(parsed.source_path, doc_id, "failed", error="no text to index after parsing"), None
+        job = _Job(parsed, origin, doc_id, chash, passages, existing=existing, source_name=source_name)
+        job.version = self.ledger.begin_version(
+            doc_id=doc_id, origin=origin, source_path=parsed.source_path, source_name=source_name, meta=parsed.meta,
+            raw_hash=parsed.raw_hash, content_hash=chash, text=parsed.text, passage_count=len(passages), run_id=run_id,
+        )
+        return DocOutcome(parsed.source_path, doc_id, "pending", passages=len(passages)), job
+
+    def _new_doc_id(self, base: str, origin: str) -> str:
+        other = self.ledger.get_doc(base)
+        if other is None or other["origin"] == origin:
+            return base
+        return f"{base}-{sha256(origin)[:6]}"  # two files with one name in different folders
+
+    def _update_meta_only(self, existing: dict[str, Any], parsed: ParsedDocument, origin: str,
+                          cur: dict[str, Any], run_id: int) -> None:
+        from .changes import describe_change
+
+        old_meta = DocMeta.from_dict(existing["meta"])
+        new_meta = parsed.meta
+        if old_meta.to_dict() == new_meta.to_dict() and existing["source_path"] == parsed.source_path:
+            return
+        change = None
+        if old_meta.status != new_meta.status or old_meta.to_dict() != new_meta.to_dict():
+            live = [row_to_passage(r) for r in self.ledger.passages_of(existing["doc_id"])]
+            info = describe_change(old_meta, live, new_meta, live)
+            if info is not None:
+                change = self._change_row(existing["doc_id"], info, parsed, existing["current_version"],
+                                          existing["current_version"], run_id, cur["content_hash"], cur["content_hash"])
+        self.ledger.update_meta(existing["doc_id"], meta=new_meta, source_path=parsed.source_path, origin=origin, change=change)
+
+    def _flush(self, jobs: list[_Job], report: RunReport, run_id: int) -> None:
+        if not jobs:
+            return
+        ids: list[str] = []
+        texts: list[str] = []
+        metas: list[dict[str, Any]] = []
+        for j in jobs:
+            for p in j.passages:
+                ids.append(p.id)
+                texts.append(embed_text(p, j.parsed.meta))
+                metas.append(_chroma_meta(p, j.version, j.parsed.meta, texts[-1]))
+        stored = self.vectors.get_meta(ids)
+        todo = [i for i, pid in enumerate(ids) if stored.get(pid, {}).get("embed_hash") != metas[i]["embed_hash"]]
+        todo_set = set(todo)
+        reuse = [i for i, pid in enumerate(ids) if i not in todo_set and stored[pid] != metas[i]]
+        if todo:
+            self.vectors.add(self.embedder.langchain, [ids[i] for i in todo], [texts[i] for i in todo], [metas[i] for i in todo])
+            report.embedded += len(todo)
+        if reuse:
+            self.vectors.update_metadata([ids[i] for i in reuse], [metas[i] for i in reuse])
+        for j in jobs:
+            self._commit(j, report, run_id)
+
+    def _commit(self, j: _Job, report: RunReport, run_id: int) -> None:
+        from .changes import describe_change
+
+        new_ids = {p.id for p in j.passages}
+        stale = self.vectors.ids_for_doc(j.doc_id) - new_ids
+        if stale:
+            self.vectors.delete(sorted(stale))
+        old_meta = old_passages = None
+        old_version = old_hash = None
+        if j.existing and j.existing["current_version"] is not None:
+            old_version = j.existing["current_version"]
+            old_meta = DocMeta.from_dict(j.existing["meta"])
+            old_passages = [row_to_passage(r) for r in self.ledger.passages_of(j.doc_id)]
+            ov = self.ledger.version(j.doc_id, old_version)
+            old_hash = ov["content_hash"] if ov else None
+            if j.existing["removed"]:
+                old_meta = old_passages = None  # a file that comes back is reported as new again
+        info = describe_change(old_meta, old_passages, j.parsed.meta, j.passages)
+        change = self._change_row(j.doc_id, info, j.parsed, old_version, j.version, run_id, old_hash, j.content_hash) if info else None
+        self.ledger.commit_version(doc_id=j.doc_id, version=j.version, origin=j.origin, source_path=j.parsed.source_path,
+                                   meta=j.parsed.meta, new_passages=j.passages, change=change)
+        self.lexical.replace_document(j.doc_id, j.version, [(p.id, p.text) for p in j.passages])
+        outcome = "added" if old_meta is None else "changed"
+        report.documents.append(DocOutcome(j.parsed.source_path, j.doc_id, outcome, passages=len(j.passages)))
+
+    def _change_row(self, doc_id: str, info: Any, parsed: ParsedDocument, from_v: int | None, to_v: int, run_id: int,
+                    old_hash: str | None, new_hash: str) -> dict[str, Any]:
+        m = parsed.meta
+        return {
+            "doc_id": doc_id, "kind": info.kind, "from_version": from_v, "to_version": to_v, "title": m.title,
+            "doc_type": m.doc_type, "status": m.status, "url": m.url, "summary": info.summary,
+            "changed_sections": info.changed_sections, "run_id": run_id,
+            "evidence": {"source_path": parsed.source_path, "url": m.url, "raw_hash": parsed.raw_hash,
+                         "old_content_hash": old_hash, "content_hash": new_hash, "diff": info.diff},
+        }
+
+    def _remove_missing(self, known: dict[str, dict[str, Any]], seen: set[str], roots: list[Path],
+                        report: RunReport, run_id: int) -> None:
+        for origin, d in known.items():
+            if d["removed"] or origin in seen or origin.startswith(("http://", "https://")):
+                continue
+            if not any(origin.startswith(str(r) + "/") for r in roots) or Path(origin).exists():
+                continue
+            change = {"doc_id": d["doc_id"], "kind": "removed", "from_version": d["current_version"],
+                      "to_version": None, "title": d["title"], "doc_type": d["doc_type"], "status": d["status"],
+                      "url": d["meta"].get("url"), "summary": f"Removed: {d['source_path']} is no longer in the corpus.",
+                      "changed_sections": {"added": [], "removed": [], "changed": []}, "run_id": run_id,
+                      "evidence": {"source_path": d["source_path"]}}
+            self.vectors.delete(sorted(self.vectors.ids_for_doc(d["doc_id"])))
+            self.ledger.mark_removed(d["doc_id"], change)
+            self.lexical.remove_document(d["doc_id"])
+            report.documents.append(DocOutcome(d["source_path"], d["doc_id"], "removed"))
+
+    # --- repair --------------------------------------------------------------------------------------------
+    def reconcile(self, *, deep: bool | None = None) -> dict[str, int]:
+        """Make Chroma and the lexical index agree with the ledger's live passages. Cheap when nothing is wrong."""
+        fixed = {"orphan_vectors": 0, "missing_vectors": 0, "stale_vectors": 0, "lexical_docs": 0}
+        docs = self.ledger.docs(include_removed=True)
+        if deep is None:
+            deep = any(d["pending_version"] is not None for d in docs) or any(
+                r["state"] == "running" for r in self.ledger.last_runs(3)[1:]
+            )
+        live = self.ledger.live_passage_ids()
+        in_store = self.vectors.all_ids()
+        orphans = in_store - live
+        if orphans:
+            self.vectors.delete(sorted(orphans))
+            fixed["orphan_vectors"] = len(orphans)
+        redo = live - in_store
+        if deep:
+            stored = self.vectors.get_meta(sorted(live & in_store))
+            rows = self.ledger.passages_by_id(stored)
+            stale = {pid for pid, m in stored.items() if m.get("text_hash") != rows[pid]["text_hash"]}
+            fixed["stale_vectors"] = len(stale)
+            redo |= stale
+        if redo:
+            fixed["missing_vectors"] = len(live - in_store)
+            self._reembed(sorted(redo))
+        lex = self.lexical.doc_versions()
+        for d in docs:
+            want = None if d["removed"] or d["current_version"] is None else d["current_version"]
+            if lex.get(d["doc_id"]) != want:
+                if want is None:
+                    self.lexical.remove_document(d["doc_id"])
+                else:
+                    rows = self.ledger.passages_of(d["doc_id"])
+                    self.lexical.replace_document(d["doc_id"], want, [(r["passage_id"], r["text"]) for r in rows])
+                fixed["lexical_docs"] += 1
+        for doc_id in set(lex) - {d["doc_id"] for d in docs}:
+            self.lexical.remove_document(doc_id)
+            fixed["lexical_docs"] += 1
+        if any(fixed.values()):
+            log.warning("repaired the stores after an interrupted run: %s", fixed)
+        return fixed
+
+    def _reembed(self, ids: list[str]) -> None:
+        rows = self.ledger.passages_by_id(ids)
+        metas_by_doc = {d["doc_id"]: DocMeta.from_dict(d["meta"]) for d in self.ledger.docs(include_removed=True)}
+        ids_, texts, metas = [], [], []
+        for pid, r in rows.items():
+            p = row_to_passage(r)
+            meta = metas_by_doc[p.doc_id]
+            ids_.append(pid)
+            texts.append(embed_text(p, meta))
+            metas.append(_chroma_meta(p, r["version"], meta, texts[-1]))
+        self.vectors.add(self.embedder.langchain, ids_, texts, metas)
+
+    def rebuild(self) -> None:
+        """Drop the vectors and lexical index; the next reconcile re-embeds every live passage."""
+        self.vectors.reset()
+        self.lexical.clear()
+
+
+def _chroma_meta(p: Passage, version: int, meta: DocMeta, text: str) -> dict[str, Any]:
+    # Chroma metadata cannot hold None or lists: -1 stands for "no number". Document-level facts (status, title)
+    # are read from the ledger at query time, so a status change never needs a re-embed.
+    return {
+        "doc_id": p.doc_id, "version": version, "section": p.section,
+        "section_number": p.section_number if p.section_number is not None else -1,
+        "section_kind": p.section_kind, "language": meta.language, "text_hash": p.text_hash,
+        "embed_hash": sha256(text)[:32],
+    }
+
+
+def _stem(source: str) -> str:
+    name = source.rstrip("/").rsplit("/", 1)[-1]
+    return name.rsplit(".", 1)[0] if "." in name else name
