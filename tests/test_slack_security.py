@@ -1,0 +1,138 @@
+"""Request signatures, admin-only settings and secrets kept out of logs."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from slack_peer import (
+    BOT_TOKEN,
+    SIGNING_SECRET,
+    InProcessBot,
+    SlackPeer,
+    block_action,
+    bot_settings,
+    command,
+    mention,
+    send_event,
+    send_form,
+)
+from sqlalchemy import func, select
+
+from bot.slack.security import SecretMaskingFilter, install_log_masking
+from indexer.schema import answers, feedback, slack_events, subscriptions
+
+
+@pytest.fixture
+def peer():
+    with SlackPeer() as p:
+        yield p
+
+
+@pytest.fixture
+def bot(tmp_path: Path, peer: SlackPeer):
+    with InProcessBot(tmp_path / "data", peer) as b:
+        peer.reset()  # auth.test at start-up is expected; count from here
+        yield b
+
+
+def _rows(engine) -> int:
+    with engine.connect() as conn:
+        return sum(
+            conn.execute(select(func.count()).select_from(t)).scalar_one()
+            for t in (slack_events, answers, feedback, subscriptions)
+        )
+
+
+@pytest.mark.parametrize(
+    "sign_kw",
+    [
+        {"secret": "not-the-signing-secret"},  # forged
+        {"timestamp": int(time.time()) - 6 * 60},  # stale: valid HMAC, older than 5 minutes (replay)
+        {"timestamp": int(time.time()) + 6 * 60},  # from the future
+    ],
+    ids=["forged", "stale", "future"],
+)
+def test_bad_signatures_get_401_and_cause_nothing(bot, sign_kw: dict) -> None:
+    replies = [
+        send_event(bot.url, mention("hello?"), **sign_kw),
+        send_form(bot.url, command("subscribe topics:ai"), **sign_kw),
+        send_form(bot.url, {"payload": json.dumps(block_action("regwatch_feedback_up", "x"))}, **sign_kw),
+    ]
+    assert [r.status for r in replies] == [401, 401, 401]
+    time.sleep(0.3)
+    assert bot.peer.calls == []  # no Web API call at all
+    assert _rows(bot.engine) == 0  # and nothing written
+    assert bot.asker.questions == []
+
+
+def test_unsigned_request_is_refused(bot) -> None:
+    req = urllib.request.Request(bot.url, data=json.dumps(mention("hi")).encode(), method="POST",
+                                 headers={"Content-Type": "application/json"})  # fmt: skip
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(req, timeout=10)
+    assert err.value.code == 401
+    assert _rows(bot.engine) == 0
+
+
+def test_url_verification_echoes_the_challenge(bot) -> None:
+    body = {"token": "Jhj5dZrVaK7ZwHHjRyZWjbDl", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
+            "type": "url_verification"}  # fmt: skip
+    reply = send_event(bot.url, body)
+    assert reply.status == 200 and body["challenge"] in reply.body
+
+
+def test_health_endpoint(bot) -> None:
+    with urllib.request.urlopen(bot.url.replace("/slack/events", "/healthz"), timeout=10) as resp:
+        assert resp.status == 200 and json.loads(resp.read())["ok"] is True
+
+
+def test_channel_settings_are_admin_only_when_admins_are_set(tmp_path: Path, peer: SlackPeer) -> None:
+    with InProcessBot(tmp_path / "data", peer, slack_admins=["UADMIN"]) as bot:
+        for text in ("subscribe topics:ai", "unsubscribe", "digest daily 09:00", "digest off"):
+            reply = send_form(bot.url, command(text, user="W111"))
+            assert reply.status == 200
+            assert "only regwatch admins" in reply.json()["text"], text
+        assert _rows(bot.engine) == 0
+        # Reading is open to everyone; changing is open to admins.
+        assert "no subscription" in send_form(bot.url, command("subscriptions", user="W111")).json()["text"]
+        assert "No digest" in send_form(bot.url, command("digest", user="W111")).json()["text"]
+        assert "now gets alerts" in send_form(bot.url, command("subscribe topics:ai", user="UADMIN")).json()["text"]
+        with bot.engine.connect() as conn:
+            assert conn.execute(select(subscriptions.c.created_by)).scalar_one() == "UADMIN"
+
+
+def test_masking_filter_hides_tokens_secrets_and_tracebacks(tmp_path: Path, peer: SlackPeer) -> None:
+    settings = bot_settings(tmp_path, peer)
+    stream = io.StringIO()
+    root = logging.getLogger("masking-test")
+    root.propagate = False
+    handler = logging.StreamHandler(stream)
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        install_log_masking(settings, root)
+        child = logging.getLogger("masking-test.child")  # propagated records pass the handler's filter
+        child.info("token %s secret %s", BOT_TOKEN, SIGNING_SECRET)
+        child.info("other tokens xoxp-1234567890-abcdef and xapp-1-A1-2-deadbeef")
+        try:
+            raise RuntimeError(f"auth failed for {BOT_TOKEN}")
+        except RuntimeError:
+            child.exception("boom")
+    finally:
+        root.removeHandler(handler)
+    out = stream.getvalue()
+    for secret in (BOT_TOKEN, SIGNING_SECRET, "xoxp-1234567890-abcdef", "xapp-1-A1-2-deadbeef"):
+        assert secret not in out
+    assert out.count("[redacted]") >= 5 and "RuntimeError" in out
+
+
+def test_masking_filter_leaves_ordinary_text_alone() -> None:
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "posted %s to %s", ("alert 7", "C111"), None)
+    SecretMaskingFilter(["s3cr3t-value"]).filter(record)
+    assert record.getMessage() == "posted alert 7 to C111"
