@@ -1,0 +1,206 @@
+"""The registry of watched sources: `corpus/sources.yaml` loaded, validated, and edited one entry at a time."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+
+from .errors import ConfigError
+from .models import DOC_TYPES, LANGUAGES
+
+DEFAULT_SCHEDULE = "0 8 * * *"
+SCHEMA_VERSION = 1
+_DEFAULTABLE = ("issuer", "doc_type", "topics", "jurisdiction", "language", "schedule", "include", "exclude", "enabled")
+
+
+class Source(BaseModel):
+    """One watched source. `page`, `listing` and `rss` need a `url`; `folder` needs a `path`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    kind: Literal["folder", "page", "listing", "rss"]
+    url: str | None = None
+    path: str | None = None
+    issuer: str | None = None
+    doc_type: str | None = None
+    topics: list[str] = []
+    jurisdiction: str | None = "CN"
+    language: str | None = None
+    schedule: str = DEFAULT_SCHEDULE
+    include: list[str] = []  # regexes searched in a link's URL or text (file path for folders); empty: all
+    exclude: list[str] = []
+    enabled: bool = True
+    notes: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not re.fullmatch(r"[\w][\w.\-]*", v):
+            raise ValueError("use letters, digits, '.', '-' or '_' (no spaces)")
+        return v
+
+    @field_validator("doc_type")
+    @classmethod
+    def _doc_type(cls, v: str | None) -> str | None:
+        if v is not None and v not in DOC_TYPES:
+            raise ValueError(f"must be one of {', '.join(DOC_TYPES)}")
+        return v
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, v: str | None) -> str | None:
+        if v is not None and v not in LANGUAGES:
+            raise ValueError(f"must be one of {', '.join(LANGUAGES)}")
+        return v
+
+    @field_validator("include", "exclude")
+    @classmethod
+    def _regexes(cls, v: list[str]) -> list[str]:
+        for pattern in v:
+            try:
+                re.compile(pattern)
+            except re.error as e:
+                raise ValueError(f"bad regex {pattern!r}: {e}") from None
+        return v
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, v: str) -> str:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(v, timezone="UTC")
+        except ValueError as e:
+            raise ValueError(f"bad cron expression {v!r} (want 5 fields: minute hour day month weekday): {e}") from None
+        return v
+
+    @model_validator(mode="after")
+    def _location(self) -> Source:
+        if self.kind == "folder":
+            if not self.path:
+                raise ValueError("a folder source needs 'path'")
+        elif not self.url or not re.match(r"https?://", self.url):
+            raise ValueError(f"a {self.kind} source needs an http(s) 'url'")
+        return self
+
+    def wants(self, *texts: str | None) -> bool:
+        """True when the include patterns (if any) match one of `texts` and no exclude pattern does."""
+        present = [t for t in texts if t]
+        if self.include and not any(re.search(p, t) for p in self.include for t in present):
+            return False
+        return not any(re.search(p, t) for p in self.exclude for t in present)
+
+    def meta_defaults(self) -> dict[str, Any]:
+        """The metadata this source gives every document it yields (parse_bytes' extra_meta)."""
+        fields = {"issuer": self.issuer, "doc_type": self.doc_type, "jurisdiction": self.jurisdiction,
+                  "language": self.language}
+        meta: dict[str, Any] = {k: v for k, v in fields.items() if v is not None}
+        if self.topics:
+            meta["topics"] = list(self.topics)
+        return meta
+
+
+def load_sources(path: Path) -> list[Source]:
+    """Every source in the file, file-level defaults applied; ConfigError names the entry and the problem."""
+    return _validate(path, _read(path))
+
+
+def add_source(path: Path, source: Source) -> None:
+    """Append `source`; the other entries are written back as they were (no defaults expanded)."""
+    raw: dict[str, Any] = _read(path) if path.exists() else {"version": SCHEMA_VERSION, "defaults": {}, "sources": []}
+    entries: list[Any] = list(raw.get("sources") or [])
+    raw["sources"] = [*entries, source.model_dump(exclude_unset=True, exclude_none=True)]
+    _validate(path, raw)  # refuses duplicates before anything is written
+    _write(path, raw)
+
+
+def remove_source(path: Path, name: str) -> None:
+    """Drop the entry called `name`; ConfigError if there is none."""
+    raw = _read(path)
+    kept = [s for s in raw.get("sources", []) if not (isinstance(s, dict) and s.get("name") == name)]
+    if len(kept) == len(raw.get("sources", [])):
+        raise ConfigError(f"{path}: no source named {name!r}", hint="`regwatch sources list` shows the names")
+    raw["sources"] = kept
+    _write(path, raw)
+
+
+def save_sources(path: Path, sources: list[Source], *, defaults: dict[str, Any] | None = None) -> None:
+    """Write a whole registry (used when creating a file); entries keep only the fields that were set."""
+    raw = {
+        "version": SCHEMA_VERSION,
+        "defaults": defaults or {},
+        "sources": [s.model_dump(exclude_unset=True, exclude_none=True) for s in sources],
+    }
+    _validate(path, raw)
+    _write(path, raw)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"sources file not found: {path}", hint="set REGWATCH_SOURCES_FILE or create it") from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML: {e}") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("sources", []), list):
+        raise ConfigError(f"{path}: expected a mapping with a 'sources' list")
+    if raw.get("version", SCHEMA_VERSION) != SCHEMA_VERSION:
+        raise ConfigError(f"{path}: unsupported version {raw.get('version')!r} (this regwatch reads version 1)")
+    return raw
+
+
+def _validate(path: Path, raw: dict[str, Any]) -> list[Source]:
+    defaults = raw.get("defaults") or {}
+    unknown = sorted(set(defaults) - set(_DEFAULTABLE))
+    if unknown:
+        raise ConfigError(f"{path}: defaults: unknown field(s) {', '.join(unknown)}")
+    sources: list[Source] = []
+    seen: dict[str, int] = {}
+    for i, entry in enumerate(raw.get("sources") or [], start=1):
+        label = f"source #{i}" + (f" {entry.get('name')!r}" if isinstance(entry, dict) and entry.get("name") else "")
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{path}: {label}: expected a mapping, got {type(entry).__name__}")
+        try:
+            source = Source.model_validate({**defaults, **entry})
+        except ValidationError as e:
+            raise ConfigError(f"{path}: {label}: {_explain(e)}") from None
+        if source.name in seen:
+            raise ConfigError(f"{path}: duplicate source name {source.name!r} (entries #{seen[source.name]} and #{i})")
+        seen[source.name] = i
+        sources.append(source)
+    return sources
+
+
+def _explain(e: ValidationError) -> str:
+    parts = []
+    for err in e.errors():
+        where = ".".join(str(x) for x in err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "literal_error":
+            msg = f"{msg} (got {err['input']!r})"
+        parts.append(f"{where}: {msg}" if where else msg)
+    return "; ".join(parts)
+
+
+def _write(path: Path, raw: dict[str, Any]) -> None:
+    # Keep the file's opening comment block: it usually explains the schema to whoever edits it by hand.
+    header = ""
+    if path.exists():
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        for line in lines:
+            if not (line.startswith("#") or not line.strip()):
+                break
+            header += line
+    body = yaml.safe_dump(raw, sort_keys=False, allow_unicode=True, width=120)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".sources-", suffix=".yaml")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:  # write-then-rename: a crash never leaves half a registry
+        f.write(header + body)
+    os.replace(tmp, path)
