@@ -84,7 +84,8 @@ def embed_text(p: Passage, meta: DocMeta) -> str:
 class Indexer:
     """Owns the stores for one run or one long-lived process (the watcher). The model loads only when needed."""
 
-    def __init__(self, settings: Settings, *, engine: Any = None, progress: Progress | None = None) -> None:
+    def __init__(self, settings: Settings, *, engine: Any = None, progress: Progress | None = None,
+                 embedder: Any = None) -> None:
         from .db import get_engine
         from .embed import model_identity
         from .lexical import LexicalIndex
@@ -97,7 +98,7 @@ class Indexer:
         self.vectors = VectorStore(settings, model_id=self.model_id)
         self.lexical = LexicalIndex(settings.lexical_path)
         self.progress = progress
-        self._embedder: Any = None
+        self._embedder: Any = embedder  # a loaded model may be shared (the watcher, tests); else loaded on demand
 
     @property
     def embedder(self) -> Any:

@@ -20,7 +20,7 @@ CHAPTER_EN = re.compile(r"^\s*(Part|Chapter|Section)\s+([IVXLC]+|\d+)\b(.*)$", r
 MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 NUMBERED_HEADING = re.compile(r"^\s*(\d+(?:\.\d+){0,3})\.?\s+(\S.{0,120})$")
 ZH_ENUM_HEADING = re.compile(rf"^\s*([{ZH_NUMERAL_CHARS}]+)、\s*(\S.{{0,60}})$")
-CAPS_HEADING = re.compile(r"^[A-Z][A-Z0-9 ()&/,'\-]{2,60}$")
+CAPS_HEADING = re.compile(r"^[A-Z][A-Z0-9 &/,'\-]{2,60}(?:\s*\([^)]{0,30}\))?$")
 ROMAN_OR_PAREN_HEADING = re.compile(r"^\s*(?:[IVX]{1,5}\.|\d{1,2}\)|Part\s+\w+:?)\s+\S.{0,100}$")
 _SENTENCE_END = re.compile(r"(?<=[。！？；;.!?])\s*")
 
