@@ -6,7 +6,7 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
@@ -14,8 +14,12 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, mo
 from .errors import ConfigError
 from .models import DOC_TYPES, LANGUAGES
 
+if TYPE_CHECKING:
+    from apscheduler.triggers.cron import CronTrigger
+
 DEFAULT_SCHEDULE = "0 8 * * *"
 SCHEMA_VERSION = 1
+_DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 _DEFAULTABLE = ("issuer", "doc_type", "topics", "jurisdiction", "language", "schedule", "include", "exclude", "enabled")
 
 
@@ -73,10 +77,8 @@ class Source(BaseModel):
     @field_validator("schedule")
     @classmethod
     def _cron(cls, v: str) -> str:
-        from apscheduler.triggers.cron import CronTrigger
-
         try:
-            CronTrigger.from_crontab(v, timezone="UTC")
+            cron_trigger(v, "UTC")
         except ValueError as e:
             raise ValueError(f"bad cron expression {v!r} (want 5 fields: minute hour day month weekday): {e}") from None
         return v
@@ -105,6 +107,38 @@ class Source(BaseModel):
         if self.topics:
             meta["topics"] = list(self.topics)
         return meta
+
+
+def cron_trigger(expr: str, timezone: str) -> CronTrigger:
+    """An APScheduler trigger for a standard 5-field crontab line, weekdays read the crontab way (0 and 7 = Sunday).
+
+    APScheduler 3's own `from_crontab` counts weekdays from Monday = 0, so "0 8 * * 1" would fire on Tuesdays."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    fields = expr.split()
+    if len(fields) != 5:
+        raise ValueError(f"Wrong number of fields; got {len(fields)}, expected 5")
+    minute, hour, day, month, weekday = fields
+    return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=_weekdays(weekday),
+                       timezone=timezone)
+
+
+def _weekdays(field: str) -> str:
+    """Crontab weekday numbers (ranges, lists, steps) as names, which APScheduler reads unambiguously."""
+    out: list[str] = []
+    for part in field.split(","):
+        m = re.fullmatch(r"(\*|(\d)(?:-(\d))?)(?:/(\d+))?", part)
+        if not m:
+            out.append(part)  # names such as mon-fri mean the same to both
+            continue
+        if m.group(1) == "*" and not m.group(4):
+            return "*"
+        first, last = (0, 6) if m.group(1) == "*" else (int(m.group(2)), int(m.group(3) or m.group(2)))
+        if first > 7 or last > 7 or first > last:
+            raise ValueError(f"bad weekday {part!r} (0-7, Sunday is 0 or 7)")
+        names = [_DAY_NAMES[d % 7] for d in range(first, last + 1, int(m.group(4) or 1))]
+        out.extend(n for n in names if n not in out)
+    return ",".join(out)
 
 
 def load_sources(path: Path) -> list[Source]:

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from indexer.errors import ConfigError
-from indexer.sources import Source, add_source, load_sources, remove_source, save_sources
+from indexer.sources import Source, add_source, cron_trigger, load_sources, remove_source, save_sources
 
 REGISTRY = """\
 # Sources regwatch watches. Edit by hand or with `regwatch sources add`.
@@ -124,3 +124,26 @@ def test_include_and_exclude_filtering() -> None:
     assert not s.wants("http://e/draft.zip", "draft")
     assert not s.wants("http://e/news/2.html", "会议新闻")
     assert Source(name="all", kind="rss", url="http://e/f").wants("anything")
+
+
+@pytest.mark.parametrize(
+    ("expr", "weekdays"),
+    [
+        ("0 8 * * 1", {0}),  # crontab Monday (APScheduler's own from_crontab would give Tuesday)
+        ("0 8 * * 0", {6}),
+        ("0 8 * * 7", {6}),
+        ("0 8 * * 1-5", {0, 1, 2, 3, 4}),
+        ("0 8 * * */2", {6, 1, 3, 5}),
+        ("0 8 * * sat,sun", {5, 6}),
+        ("0 8 * * *", set(range(7))),
+    ],
+)
+def test_cron_weekdays_are_read_the_crontab_way(expr: str, weekdays: set[int]) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    trigger = cron_trigger(expr, "Asia/Shanghai")
+    fired, t = set(), datetime(2026, 6, 1, tzinfo=UTC)  # a Monday
+    for _ in range(7):
+        t = trigger.get_next_fire_time(None, t) + timedelta(minutes=1)
+        fired.add(t.weekday())
+    assert fired == weekdays
