@@ -71,12 +71,17 @@ def run_watch(settings: Settings, *, once: bool, source: str | None = None, inde
     sources = _select(load_sources(settings.resolved_sources_file), source)
     if once:
         return _Watcher(settings, indexer, fetcher).run(sources)
-    report = run_due(settings, indexer=indexer, fetcher=fetcher, sources=sources)
-    scheduler = build_scheduler(settings, sources, indexer=indexer, report=report)
+    sink = indexer or _LazyIndexer(settings)  # one model load for the life of the loop, not one per job
     try:
-        scheduler.start()  # blocks
-    except (KeyboardInterrupt, SystemExit):
-        log.info("watcher stopped")
+        report = run_due(settings, indexer=sink, fetcher=fetcher, sources=sources)
+        scheduler = build_scheduler(settings, sources, indexer=sink, report=report)
+        try:
+            scheduler.start()  # blocks
+        except (KeyboardInterrupt, SystemExit):
+            log.info("watcher stopped")
+    finally:
+        if isinstance(sink, _LazyIndexer):
+            sink.close()
     report.finished_at = utcnow()
     return report
 
@@ -99,9 +104,11 @@ def run_due(settings: Settings, *, indexer: DocumentSink | None = None, fetcher:
 def build_scheduler(settings: Settings, sources: list[Source], *, indexer: DocumentSink | None = None,
                     report: WatchReport | None = None, scheduler: BaseScheduler | None = None) -> BaseScheduler:
     """A BlockingScheduler (unless one is given) with one job per enabled source on its cron, in settings.timezone."""
+    from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.schedulers.blocking import BlockingScheduler
 
-    sched = scheduler or BlockingScheduler(timezone=settings.timezone)
+    # One worker: sources due at the same minute run one after another, since they share one indexer and its stores.
+    sched = scheduler or BlockingScheduler(timezone=settings.timezone, executors={"default": ThreadPoolExecutor(1)})
 
     def job(s: Source) -> None:
         got = _Watcher(settings, indexer, None).run([s])
@@ -131,14 +138,33 @@ def _select(sources: list[Source], name: str | None) -> list[Source]:
     return chosen
 
 
+class _LazyIndexer:
+    """The pipeline's Indexer, built when the first document turns up: a pass with nothing new loads no model."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._inner: Any = None
+
+    def index_parsed(self, docs: list[ParsedDocument], *, source_name: str) -> Any:
+        if self._inner is None:
+            from .pipeline import Indexer
+
+            self._inner = Indexer(self.settings)
+        return self._inner.index_parsed(docs, source_name=source_name)
+
+    def close(self) -> None:
+        if self._inner is not None:
+            self._inner.close()
+
+
 class _Watcher:
-    """One pass over some sources with one fetcher; the indexer is built only if a document turns up."""
+    """One pass over some sources with one fetcher."""
 
     def __init__(self, settings: Settings, indexer: DocumentSink | None, fetcher: Fetcher | None) -> None:
         self.settings = settings
         self.engine = get_engine(settings)
         self.health = HealthBook(self.engine)
-        self._indexer = indexer
+        self.indexer = indexer or _LazyIndexer(settings)
         self._own_indexer = indexer is None
         self._fetcher = fetcher
         self._own_fetcher = fetcher is None
@@ -149,14 +175,6 @@ class _Watcher:
             self._fetcher = Fetcher(self.settings, state=self.engine)
         return self._fetcher
 
-    @property
-    def indexer(self) -> DocumentSink:
-        if self._indexer is None:
-            from .pipeline import Indexer  # heavy (embedding model): only when there is something to index
-
-            self._indexer = Indexer(self.settings)
-        return self._indexer
-
     def run(self, sources: list[Source]) -> WatchReport:
         report = WatchReport(started_at=utcnow())
         try:
@@ -165,8 +183,8 @@ class _Watcher:
         finally:
             if self._own_fetcher and self._fetcher is not None:
                 self._fetcher.close()
-            if self._own_indexer and self._indexer is not None and hasattr(self._indexer, "close"):
-                self._indexer.close()
+            if self._own_indexer and isinstance(self.indexer, _LazyIndexer):
+                self.indexer.close()
         report.finished_at = utcnow()
         return report
 
@@ -205,7 +223,8 @@ class _Watcher:
             return
         defaults = source.meta_defaults()
         if source.kind == "page":
-            yield from self._parse(res, out, defaults, fatal=True)
+            yield from self._parse(res.content or b"", out, defaults, name=res.url, url=res.url,
+                                   content_type=res.content_type, fatal=True)
         elif source.kind == "listing":
             links = extract_links(res.text, res.final_url, source.include, source.exclude)
             for link in links[:MAX_LINKS_PER_LISTING]:
@@ -240,16 +259,17 @@ class _Watcher:
             out.problems.append(str(e))  # one dead link does not make the feed unhealthy
             return
         if res is not None:
-            yield from self._parse(res, out, meta, fatal=False)
+            yield from self._parse(res.content or b"", out, meta, name=res.url, url=res.url, content_type=res.content_type)
 
-    def _parse(self, res: FetchResult, out: SourceOutcome, meta: dict[str, Any], *, fatal: bool) -> Iterator[ParsedDocument]:
+    def _parse(self, data: bytes, out: SourceOutcome, meta: dict[str, Any], *, name: str, url: str | None = None,
+               content_type: str | None = None, fatal: bool = False) -> Iterator[ParsedDocument]:
         from .parse import parse_bytes
 
         try:
-            yield parse_bytes(res.content or b"", name=res.url, settings=self.settings, content_type=res.content_type,
-                              url=res.url, extra_meta=meta)
+            yield parse_bytes(data, name=name, settings=self.settings, content_type=content_type, url=url, extra_meta=meta)
         except RegwatchError as e:
-            self.fetcher.forget(res.url)
+            if url:
+                self.fetcher.forget(url)  # a parser fixed later must get to see it again
             if fatal:
                 raise
             out.problems.append(str(e))
@@ -257,30 +277,26 @@ class _Watcher:
     def _inline(self, source: Source, guid: str, html: str, out: SourceOutcome, meta: dict[str, Any]) -> Iterator[ParsedDocument]:
         """A feed item without a link: its own content is the document, with an id from the feed and the guid."""
         from .metadata import slugify_doc_id
-        from .parse import parse_bytes
 
         key = sha256(guid or html)[:12]
-        name = f"{source.url}#item-{key}"
         meta = {**meta, "doc_id": f"{slugify_doc_id(source.url or source.name)}-{key}"}
-        try:
-            yield parse_bytes(html.encode("utf-8"), name=name, settings=self.settings,
-                              content_type="text/html; charset=utf-8", extra_meta=meta)
-        except RegwatchError as e:
-            out.problems.append(str(e))
+        yield from self._parse(html.encode("utf-8"), out, meta, name=f"{source.url}#item-{key}",
+                               content_type="text/html; charset=utf-8")
 
     def _folder(self, source: Source, out: SourceOutcome) -> Iterator[ParsedDocument]:
-        from .parse import iter_documents, parse_bytes
+        from .parse import iter_documents
 
         root = _resolve_folder(self.settings.resolved_sources_file, source.path or "")
-        defaults = source.meta_defaults()
         for path in iter_documents([root]):
             if not source.wants(str(path.relative_to(root))):
                 continue
-            shown = str(path.resolve())  # the same origin `regwatch index` gives the file
             try:
-                yield parse_bytes(path.read_bytes(), name=shown, settings=self.settings, extra_meta=defaults)
-            except (RegwatchError, OSError) as e:
-                out.problems.append(str(e))
+                data = path.read_bytes()
+            except OSError as e:
+                out.problems.append(f"{path}: cannot be read ({e.strerror or e})")
+                continue
+            # The resolved path as name: the same origin and id `regwatch index` gives the file.
+            yield from self._parse(data, out, source.meta_defaults(), name=str(path.resolve()))
 
 
 def _resolve_folder(sources_file: Path, path: str) -> Path:

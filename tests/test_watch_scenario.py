@@ -106,6 +106,17 @@ def test_listing_follows_matching_links_and_page_fetches_itself(http_server: Loo
     assert http_server.hits("/about.html") == []
 
 
+def test_gbk_page_reaches_the_parser_decoded(http_server: LoopbackServer, tmp_path: Path) -> None:
+    html = "<html><head><meta http-equiv='Content-Type' content='text/html; charset=gb2312'><title>数据出境</title></head>" \
+           "<body><p>第一条 为了规范数据出境活动，制定本办法。</p></body></html>"
+    http_server.route("/gbk.html", Reply(body=html.encode("gbk"), content_type="text/html"))
+    settings = make_settings(tmp_path, [{"name": "p", "kind": "page", "url": http_server.url("/gbk.html")}])
+    sink = Collect()
+    run_watch(settings, once=True, indexer=sink)
+    (doc,) = sink.docs
+    assert "第一条 为了规范数据出境活动，制定本办法。" in doc.text and doc.meta.language == "zh"
+
+
 def test_named_source_only_and_folder_sources(tmp_path: Path) -> None:
     folder = tmp_path / "briefs"
     folder.mkdir()
