@@ -183,7 +183,8 @@ def _failed_attempt(engine: Engine, row: Any, worker: str, exc: Exception, retry
     error = _describe(exc)
     report.errors.append(f"alert {row.alert_id} -> {row.destination}: {error}")
     if _is_transient(exc) and row.attempts < MAX_ATTEMPTS:
-        delay = _retry_after(exc) or min(retry_base_s * 2 ** (row.attempts - 1), RETRY_CAP_S)
+        retry_after = _retry_after(exc)
+        delay = retry_after if retry_after is not None else min(retry_base_s * 2 ** (row.attempts - 1), RETRY_CAP_S)
         _finish(engine, row.alert_id, worker, state="queued", last_error=error, next_attempt_at=utcnow() + timedelta(seconds=delay))
         report.retried += 1
     else:

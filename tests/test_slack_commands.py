@@ -6,13 +6,23 @@ import json
 from pathlib import Path
 
 import pytest
-from slack_peer import InProcessBot, SlackPeer, block_action, command, send_action, send_form
+from slack_peer import (
+    InProcessBot,
+    SlackPeer,
+    add_change,
+    add_doc,
+    block_action,
+    command,
+    send_action,
+    send_form,
+)
 from sqlalchemy import select
 
 from bot.slack import blocks as bk
 from bot.slack import messages as msg
+from bot.slack.alert_blocks import ACTION_ALERT_ASK
 from bot.slack.commands import UsageError, parse_digest, parse_subscription, split_command
-from indexer.schema import answers, channel_settings, feedback, subscriptions
+from indexer.schema import answers, channel_settings, feedback, subscriptions, threads
 
 
 @pytest.fixture
@@ -185,3 +195,17 @@ def test_feedback_on_an_unknown_answer_says_so(bot) -> None:
     with bot.engine.connect() as conn:
         assert conn.execute(select(feedback)).all() == []
         assert conn.execute(select(answers)).all() == []
+
+
+def test_ask_about_an_alert_answers_in_the_alert_thread(bot) -> None:
+    add_doc(bot.engine, "csl-draft", title="CSL amendment draft <!channel>")
+    change_id = add_change(bot.engine, "csl-draft", "new_draft", title="CSL amendment draft <!channel>")
+    click = block_action(ACTION_ALERT_ASK, str(change_id), channel="CALERTS", message_ts="1700000050.000100")
+    assert send_action(bot.url, click).status == 200
+    post = bot.peer.wait_for(bot.peer.posts, what="the answer in the alert's thread")[0]
+    assert (post.args["channel"], post.args["thread_ts"]) == ("CALERTS", "1700000050.000100")
+    assert bot.asker.questions == ["What does CSL amendment draft <!channel> require?"]
+    assert bot.asker.filters[0].doc_id == ["csl-draft"]  # answered from that document
+    assert "<!channel>" not in json.dumps(post.args["blocks"])
+    with bot.engine.connect() as conn:  # a follow-up in the alert's thread has this question as context
+        assert conn.execute(select(threads.c.thread_ts)).scalars().all() == ["1700000050.000100"]

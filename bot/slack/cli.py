@@ -23,6 +23,11 @@ _DURATION = re.compile(r"^(\d+)\s*([mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
+@slack_cli.callback()
+def _slack() -> None:
+    """Run the Slack bot (a group, so `serve` stays a sub-command even when it is the only one)."""
+
+
 def register(app: typer.Typer) -> None:
     """Mount `slack` (serve) and `digest` on the main `regwatch` command."""
     app.add_typer(slack_cli, name="slack")
