@@ -1,0 +1,74 @@
+"""`regwatch ask`: registered on the main app by bot.cli. Imports stay light: no model library is loaded here."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import typer
+
+from .types import Filters
+
+
+def _date(value: str | None, name: str) -> str | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value.strip()).isoformat()
+    except ValueError as e:
+        raise typer.BadParameter(f"{value!r} is not a date (use YYYY-MM-DD)", param_hint=name) from e
+
+
+def _split(values: list[str] | None) -> list[str]:
+    """Repeated options and comma lists alike: --status in_force --status draft == --status in_force,draft."""
+    return [v.strip() for x in values or [] for v in x.split(",") if v.strip()]
+
+
+def ask_cmd(
+    question: Annotated[str, typer.Argument(help="The question, in English or Chinese.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object: question, answer, abstained, citations, timings_ms.")] = False,
+    k: Annotated[int | None, typer.Option("-k", "--top-k", min=1, max=50, help="How many passages to consider and cite at most.")] = None,
+    doc_type: Annotated[list[str] | None, typer.Option("--doc-type", help="law, regulation, standard, draft, guideline, commentary, news, enforcement.")] = None,
+    status: Annotated[list[str] | None, typer.Option("--status", help="in_force, draft, published, partly_superseded, superseded, repealed.")] = None,
+    issuer: Annotated[list[str] | None, typer.Option("--issuer", help="Issuer contains this text (case-insensitive), e.g. CAC or 国家互联网信息办公室.")] = None,
+    language: Annotated[list[str] | None, typer.Option("--language", help="en or zh: the language of the passages.")] = None,
+    jurisdiction: Annotated[list[str] | None, typer.Option("--jurisdiction", help="e.g. CN.")] = None,
+    topic: Annotated[list[str] | None, typer.Option("--topic", help="e.g. cross-border, personal-information.")] = None,
+    doc_id: Annotated[list[str] | None, typer.Option("--doc-id", help="Only these documents (see `regwatch status`).")] = None,
+    effective_from: Annotated[str | None, typer.Option("--effective-from", help="Effective on or after YYYY-MM-DD.")] = None,
+    effective_to: Annotated[str | None, typer.Option("--effective-to", help="Effective on or before YYYY-MM-DD.")] = None,
+    published_from: Annotated[str | None, typer.Option("--published-from", help="Published on or after YYYY-MM-DD.")] = None,
+    published_to: Annotated[str | None, typer.Option("--published-to", help="Published on or before YYYY-MM-DD.")] = None,
+) -> None:
+    """Answer a compliance question, quoting the passages it relies on.
+
+    Every sentence of the answer is quoted from an indexed passage and cited [n] with its document, article,
+    version, status and link. When no passage supports an answer, regwatch says so instead of guessing.
+
+    Examples: [bold]regwatch ask "PIPL Article 38"[/bold] ·
+    [bold]regwatch ask "数据出境安全评估的有效期是多久？" --status in_force --json[/bold]
+    """
+    from .cli import emit_json, load_settings
+
+    filters = Filters(
+        doc_type=_split(doc_type), status=_split(status), issuer=_split(issuer), language=_split(language),
+        jurisdiction=_split(jurisdiction), topics=_split(topic), doc_id=_split(doc_id),
+        effective_from=_date(effective_from, "--effective-from"), effective_to=_date(effective_to, "--effective-to"),
+        published_from=_date(published_from, "--published-from"), published_to=_date(published_to, "--published-to"),
+    )
+    settings = load_settings()
+    from .answer import Asker
+
+    answer = Asker(settings).ask(question, k=k, filters=None if filters.is_empty() else filters)
+    if as_json:
+        emit_json(answer.to_json())
+        return
+    from rich.console import Console
+
+    from .render.terminal_answer import render_answer
+
+    render_answer(answer, Console())
+
+
+def register(app: typer.Typer) -> None:
+    app.command("ask")(ask_cmd)

@@ -1,0 +1,487 @@
+"""Hybrid retrieval: dense + lexical fused by reciprocal rank, metadata filters, status priors, explicit references.
+
+The query path imports neither torch nor LangChain: the query vector comes from the ONNX export (when present),
+the stores are read directly, and every hit is checked against the ledger's live passages before it is shown.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, func, select
+
+from indexer.errors import NotIndexedError
+from indexer.schema import documents, passages
+from indexer.tokenize import tokenize
+
+from .glossary import Expansion, Glossary, load_glossary, question_language
+from .refs import NameIndex, References
+from .types import Filters
+
+if TYPE_CHECKING:
+    from indexer.settings import Settings
+
+log = logging.getLogger(__name__)
+
+RRF_K = 5  # small: a passage that tops one list must be able to beat one that is middling in several
+# Weights of the two rankings in the fusion, by question language: the bundled model is English-only, so a
+# Chinese question leans on the lexical side. Tuned on bench/questions.yaml (see bench/quality_bench.py).
+# question language -> passage language -> list -> weight.
+WEIGHTS: dict[str, dict[str, dict[str, float]]] = {
+    "en": {"en": {"dense": 1.0, "lexical": 1.0, "named": 1.0},
+           "zh": {"translated": 2.0, "dense": 0.2, "named": 1.0}},
+    "zh": {"zh": {"lexical": 1.0, "dense": 0.2, "named": 1.0},
+           "en": {"translated": 2.0, "dense_translated": 1.0, "named": 1.0}},
+}
+STATUS_PRIOR = {"in_force": 1.0, "published": 1.0, "partly_superseded": 0.85, "draft": 0.75,
+                "superseded": 0.6, "repealed": 0.5}
+TYPE_PRIOR = {"commentary": 0.85, "news": 0.8}
+NAMED_DOC_BOOST = 1.6  # a law named in the question ('What does the PIPL say about…') lifts its passages
+REFERENCE_BONUS = 10.0  # an explicit 'PIPL Article 38' goes straight to the top
+DUP_JACCARD = 0.8
+
+
+@dataclass
+class DocInfo:
+    """A live document as the bot sees it: the ledger row flattened with its metadata."""
+
+    doc_id: str
+    title: str
+    source_path: str
+    doc_type: str
+    status: str
+    language: str
+    version: int
+    meta: dict[str, Any]
+
+    def __getattr__(self, name: str) -> Any:  # short_title, issuer, effective, url, topics, ...
+        if name.startswith("_") or name == "meta":
+            raise AttributeError(name)
+        return self.meta.get(name)
+
+    @property
+    def label(self) -> str:
+        return self.meta.get("short_title") or self.title
+
+
+@dataclass
+class Hit:
+    """One retrieved passage with its document and the evidence for its rank."""
+
+    passage_id: str
+    doc: DocInfo
+    text: str
+    section: str
+    section_number: int | None
+    section_kind: str
+    chapter_path: list[str]
+    version: int
+    score: float = 0.0
+    dense: float | None = None  # cosine of the question and the passage
+    lexical_rank: int | None = None
+    dense_rank: int | None = None
+    via: str = "search"  # search | reference
+    caveat: str | None = None
+    superseded_by: list[str] = field(default_factory=list)  # doc_ids
+    duplicates: list[str] = field(default_factory=list)  # passage ids collapsed into this one
+
+
+@dataclass
+class Query:
+    text: str
+    language: str
+    tokens: list[str]
+    expansion: Expansion
+    refs: References
+
+
+@dataclass
+class Retrieval:
+    query: Query
+    hits: list[Hit]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+class Catalog:
+    """The live documents, cached until the ledger changes (count and max(updated_at) of `documents`)."""
+
+    def __init__(self, rows: list[dict[str, Any]], glossary: Glossary, stamp: tuple[Any, ...]) -> None:
+        self.stamp = stamp
+        self.docs: dict[str, DocInfo] = {}
+        for r in rows:
+            if r["removed"] or r["current_version"] is None:
+                continue
+            self.docs[r["doc_id"]] = DocInfo(
+                doc_id=r["doc_id"], title=r["title"], source_path=r["source_path"], doc_type=r["doc_type"],
+                status=r["status"], language=r["language"], version=int(r["current_version"]), meta=dict(r["meta"] or {}),
+            )
+        self.names = NameIndex(self.docs.values(), glossary)
+        self._successors = self._link_successors()
+
+    def _resolve(self, ref: str) -> str | None:
+        """'zh/CSL_2026-consolidated_zh' (a source path without suffix, or a doc_id) -> doc_id."""
+        ref = ref.strip().lower().removesuffix(".md")
+        if ref in self.docs:
+            return ref
+        for d in self.docs.values():
+            stem = d.source_path.lower().rsplit(".", 1)[0]
+            if stem == ref or stem.endswith("/" + ref) or d.doc_id == ref.rsplit("/", 1)[-1]:
+                return d.doc_id
+        return None
+
+    def _link_successors(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for d in self.docs.values():
+            for ref in d.meta.get("superseded_by") or []:
+                if (t := self._resolve(str(ref))) and t not in out.setdefault(d.doc_id, []):
+                    out[d.doc_id].append(t)
+        for d in self.docs.values():
+            for ref in d.meta.get("supersedes") or []:
+                if (old := self._resolve(str(ref))) and d.doc_id not in out.setdefault(old, []):
+                    out[old].append(d.doc_id)
+        # The successor in the old document's language first: a Chinese reader is sent to the Chinese text.
+        for old, new in out.items():
+            lang = self.docs[old].language
+            new.sort(key=lambda n: (self.docs[n].language != lang, n))
+        return out
+
+    def successors(self, doc_id: str) -> list[str]:
+        return self._successors.get(doc_id, [])
+
+    def caveat(self, doc: DocInfo) -> str | None:
+        succ = [self.docs[s] for s in self.successors(doc.doc_id)]
+        names = "; ".join(f"{s.title} ({s.doc_id})" for s in succ[:2])
+        if doc.status == "draft":
+            deadline = doc.meta.get("comment_deadline")
+            return "Draft for comment, not in force" + (f" (comments due {deadline})" if deadline else "") + (
+                f"; see {names}" if names else "")
+        if doc.status == "superseded":
+            return f"Superseded by {names}" if names else "Superseded: no longer in force"
+        if doc.status == "partly_superseded":
+            return "Partly superseded" + (f" by {names}" if names else ": later rules change parts of it")
+        if doc.status == "repealed":
+            return "Repealed: no longer in force" + (f"; see {names}" if names else "")
+        return None
+
+    def allowed(self, f: Filters | None) -> list[str] | None:
+        """The doc_ids that pass the filters, or None when there are none (every document)."""
+        if f is None or f.is_empty():
+            return None
+        return [d.doc_id for d in self.docs.values() if matches(d, f)]
+
+
+def _low(xs: list[str]) -> set[str]:
+    return {x.strip().lower() for x in xs if x and x.strip()}
+
+
+def _in_range(value: Any, lo: str | None, hi: str | None) -> bool:
+    if not lo and not hi:
+        return True
+    if not value:
+        return False  # a document with no such date cannot be shown to fall in a range
+    v = str(value)[:10]
+    return (not lo or v >= lo[:10]) and (not hi or v <= hi[:10])
+
+
+def matches(d: DocInfo, f: Filters) -> bool:
+    """Whether a document passes every filter (lists: any of; issuer: case-insensitive substring)."""
+    if f.doc_id and d.doc_id not in set(f.doc_id):
+        return False
+    if f.doc_type and d.doc_type.lower() not in _low(f.doc_type):
+        return False
+    if f.status and d.status.lower() not in _low(f.status):
+        return False
+    if f.language and d.language.lower() not in _low(f.language):
+        return False
+    if f.jurisdiction and str(d.meta.get("jurisdiction") or "").lower() not in _low(f.jurisdiction):
+        return False
+    if f.issuer and not any(i in str(d.meta.get("issuer") or "").lower() for i in _low(f.issuer)):
+        return False
+    if f.topics and not (_low(d.meta.get("topics") or []) & _low(f.topics)):
+        return False
+    return _in_range(d.meta.get("effective"), f.effective_from, f.effective_to) and _in_range(
+        d.meta.get("published"), f.published_from, f.published_to
+    )
+
+
+def index_exists(settings: Settings) -> bool:
+    if settings.state_url:
+        return True  # a server-side store: the ledger count decides
+    return (settings.data_dir / "state.sqlite").is_file() and Path(settings.lexical_path).is_file()
+
+
+class Retriever:
+    """Long-lived and thread-safe for reads: build once per process (the Slack bot) or per command."""
+
+    def __init__(self, settings: Settings, *, embedder: Any = None, glossary: Glossary | None = None) -> None:
+        from indexer.db import get_engine
+        from indexer.embed import model_identity
+        from indexer.vectorstore import VectorStore
+
+        if not index_exists(settings):
+            raise NotIndexedError(f"nothing is indexed in {settings.data_dir} yet",
+                                  hint="run `regwatch index` (or `regwatch index PATH`) first")
+        self.settings = settings
+        self.engine = get_engine(settings)
+        self.glossary = glossary if glossary is not None else load_glossary(settings.resolved_glossary)
+        if not self._stamp()[0]:
+            raise NotIndexedError("the index has no documents yet", hint="run `regwatch index` first")
+        self.vectors = VectorStore(settings, model_id=model_identity(settings.embedding_model))
+        self._embedder = embedder
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._catalog: Catalog | None = None
+        self._df: dict[str, int] = {}
+
+    def warm(self) -> None:
+        tokenize("预热 warm up")
+        self.embedder.embed_query("warm up")
+        self.catalog()
+
+    # --- shared resources ------------------------------------------------------------------------------
+    @property
+    def embedder(self) -> Any:
+        if self._embedder is None:
+            with self._lock:
+                if self._embedder is None:
+                    from indexer.embed import make_embedder
+
+                    self._embedder = make_embedder(self.settings, purpose="query")
+        return self._embedder
+
+    @property
+    def lexical(self) -> Any:
+        """One LexicalIndex (one sqlite connection) per thread."""
+        lex = getattr(self._local, "lexical", None)
+        if lex is None:
+            from indexer.lexical import LexicalIndex
+
+            lex = self._local.lexical = LexicalIndex(self.settings.lexical_path)
+        return lex
+
+    def _stamp(self) -> tuple[Any, ...]:
+        with self.engine.connect() as c:
+            n, latest = c.execute(select(func.count(), func.max(documents.c.updated_at))).one()
+        return (int(n), str(latest))
+
+    def catalog(self) -> Catalog:
+        stamp = self._stamp()
+        cat = self._catalog
+        if cat is None or cat.stamp != stamp:
+            with self._lock:
+                if self._catalog is None or self._catalog.stamp != stamp:
+                    with self.engine.connect() as c:
+                        rows = [dict(r) for r in c.execute(select(documents)).mappings()]
+                    self._catalog = Catalog(rows, self.glossary, stamp)
+                    self._df = {}
+                cat = self._catalog
+        return cat
+
+    def doc_freq(self, token: str) -> tuple[int, int]:
+        """(passages containing `token`, all passages) from the lexical index, cached until the ledger changes."""
+        if token not in self._df:
+            q = '"' + token.replace('"', '""') + '"'
+            self._df[token] = int(self.lexical.conn.execute("SELECT count(*) FROM fts WHERE fts MATCH ?", (q,)).fetchone()[0])
+        if "__N__" not in self._df:
+            self._df["__N__"] = self.lexical.count()
+        return self._df[token], self._df["__N__"]
+
+    # --- the query ---------------------------------------------------------------------------------------
+    def analyse(self, question: str) -> Query:
+        cat = self.catalog()
+        lang = question_language(question)
+        exp = self.glossary.expand(question)
+        return Query(question, lang, tokenize(question), exp, cat.names.resolve(question))
+
+    def search(self, question: str, *, k: int = 10, filters: Filters | None = None, pool: int | None = None) -> Retrieval:
+        """The k best passages for `question`, best first, near-duplicates collapsed."""
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        cat = self.catalog()
+        q = self.analyse(question)
+        allow = cat.allowed(filters)
+        timings["analyse"] = _ms(t0)
+        if allow is not None and not allow:
+            return Retrieval(q, [], timings)
+        allow_set = set(allow) if allow is not None else None
+        pool = pool or max(50, 4 * k)
+
+        rankings, vec = self.rankings(q, allow, pool, timings)
+        t = time.perf_counter()
+        via: dict[str, str] = {}
+        refs = self._reference_passages(q.refs, cat, allow_set, question, allow)
+        candidates = {pid for items in rankings.values() for pid, _ in items} | set(refs)
+        rows = self._live_rows(list(candidates))
+        lang = {pid: cat.docs[r["doc_id"]].language for pid, r in rows.items() if r["doc_id"] in cat.docs}
+        fused, ranks = fuse(rankings, WEIGHTS.get(q.language, WEIGHTS["en"]), lang, q.language)
+        for i, pid in enumerate(refs):
+            # Ahead of everything else, in the order asked, the question's language first within one reference.
+            fused[pid] = fused.get(pid, 0.0) + REFERENCE_BONUS - 0.01 * i + (0.005 if lang.get(pid) == q.language else 0)
+            via[pid] = "reference"
+        cosine = dict(rankings.get("dense", []))
+        hits: list[Hit] = []
+        named = set(q.refs.named_docs)
+        for pid, row in rows.items():
+            doc = cat.docs.get(row["doc_id"])
+            if doc is None or row["version"] != doc.version or (allow_set is not None and doc.doc_id not in allow_set):
+                continue  # a vector or lexical entry the ledger no longer vouches for
+            if pid not in fused:
+                continue
+            if doc.doc_id in named:
+                score = fused[pid] * NAMED_DOC_BOOST  # asked for by name: its status is no reason to rank it lower
+            else:
+                score = fused[pid] * STATUS_PRIOR.get(doc.status, 0.9) * TYPE_PRIOR.get(doc.doc_type, 1.0)
+            if q.refs.bare_articles and row["section_number"] in q.refs.bare_articles:
+                score *= 1.3
+            hits.append(Hit(
+                passage_id=pid, doc=doc, text=row["text"], section=row["section"],
+                section_number=row["section_number"], section_kind=row["section_kind"],
+                chapter_path=list(row["chapter_path"] or []), version=row["version"], score=score,
+                dense=cosine.get(pid), dense_rank=ranks.get(pid, {}).get("dense"),
+                lexical_rank=ranks.get(pid, {}).get("lexical"), via=via.get(pid, "search"),
+                caveat=cat.caveat(doc), superseded_by=cat.successors(doc.doc_id) if doc.status != "in_force" else [],
+            ))
+        hits.sort(key=lambda h: (-h.score, h.passage_id))
+        hits = collapse_duplicates(hits, k)
+        missing = [h for h in hits if h.dense is None]
+        if missing:  # the cosine is evidence for the answerer; fetch it for lexical-only and referenced hits
+            self._fill_cosines(vec, missing)
+        timings["fuse"] = _ms(t)
+        return Retrieval(q, hits, timings)
+
+    def rankings(self, q: Query, allow: list[str] | None, pool: int,
+                 timings: dict[str, float] | None = None) -> tuple[dict[str, list[tuple[str, float]]], list[float]]:
+        """The ranked lists that are fused: the question's words, their glossary translation, and its meaning."""
+        timings = timings if timings is not None else {}
+        out: dict[str, list[tuple[str, float]]] = {}
+        t = time.perf_counter()
+        out["lexical"] = self.lexical.search(q.tokens, pool, doc_ids=allow)
+        other = q.expansion.other_language(q.language)
+        if other:
+            # A separate list, so passages in the other language compete on their own ranking instead of
+            # being outscored by passages that share the question's (untranslated) words.
+            toks = [tok for term in other for tok in tokenize(term)]
+            out["translated"] = self.lexical.search(toks, pool, doc_ids=allow)
+        timings["lexical"] = _ms(t)
+        t = time.perf_counter()
+        vec = self.embedder.embed_query(q.text)
+        timings["embed"] = _ms(t)
+        t = time.perf_counter()
+        out["dense"] = self.vectors.query(vec, pool, doc_ids=allow)
+        if q.language == "zh" and q.expansion.en_terms:
+            # The model reads English: an English rendering of the question's terms finds English passages.
+            alt = self.embedder.embed_query("; ".join(q.expansion.en_terms))
+            out["dense_translated"] = self.vectors.query(alt, pool, doc_ids=allow)
+        timings["dense"] = _ms(t)
+        named = [d for d in q.refs.named_docs if allow is None or d in allow]
+        if named:
+            # The question names a document ('under the 2016 Cybersecurity Law'): search inside it in both languages.
+            toks = q.tokens + [tok for term in other for tok in tokenize(term)]
+            out["named"] = self.lexical.search(toks, pool, doc_ids=named)
+        return out, vec
+
+    def _reference_passages(self, refs: References, cat: Catalog, allow_set: set[str] | None,
+                            question: str, allow: list[str] | None) -> list[str]:
+        """Passage ids that the question names outright: articles of named laws, the passages of a standard."""
+        out: list[str] = []
+        wanted = [(d, n) for a in refs.articles for d in a.doc_ids for n in a.numbers]
+        wanted = [(d, n) for d, n in wanted if d in cat.docs and (allow_set is None or d in allow_set)]
+        if wanted:
+            with self.engine.connect() as c:
+                for doc_id, n in wanted:
+                    ids = c.execute(select(passages.c.passage_id).where(and_(
+                        passages.c.doc_id == doc_id, passages.c.section_number == n,
+                        passages.c.section_kind == "article")).order_by(passages.c.ordinal)).scalars().all()
+                    out.extend(ids)
+        std_docs = [d for ds in refs.standards.values() for d in ds if allow_set is None or d in allow_set]
+        if std_docs:
+            scoped = self.lexical.search(question, 5, doc_ids=std_docs)
+            ids = [pid for pid, _ in scoped]
+            if not ids:
+                with self.engine.connect() as c:
+                    ids = c.execute(select(passages.c.passage_id).where(passages.c.doc_id.in_(std_docs))
+                                    .order_by(passages.c.ordinal).limit(3)).scalars().all()
+            out.extend(ids)
+        # Several references: keep the order they were asked in, the question's language first within each.
+        return list(dict.fromkeys(out))
+
+    def _live_rows(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        with self.engine.connect() as c:
+            for i in range(0, len(ids), 500):
+                for r in c.execute(select(passages).where(passages.c.passage_id.in_(ids[i : i + 500]))).mappings():
+                    out[r["passage_id"]] = dict(r)
+        return out
+
+    def _fill_cosines(self, vec: list[float], hits: list[Hit]) -> None:
+        import numpy as np
+
+        got = self.vectors.collection.get(ids=[h.passage_id for h in hits], include=["embeddings"])
+        embs = dict(zip(got["ids"], got["embeddings"], strict=False))
+        v = np.asarray(vec, dtype=np.float32)
+        for h in hits:
+            e = embs.get(h.passage_id)
+            if e is not None:
+                h.dense = float(np.dot(v, np.asarray(e, dtype=np.float32)))
+
+
+def fuse(rankings: dict[str, list[tuple[str, float]]], weights: dict[str, dict[str, float]],
+         lang: dict[str, str], qlang: str) -> tuple[dict[str, float], dict[str, dict[str, int]]]:
+    """Weighted reciprocal rank fusion, normalised per passage language.
+
+    A passage is scored only by the lists that can find it (an English question's words never match a Chinese
+    passage), divided by those lists' total weight: so a Chinese passage that tops the translated-terms list
+    competes with an English one that tops both English lists, instead of losing to consensus it cannot get.
+    """
+    ranks: dict[str, dict[str, int]] = {}
+    for name, items in rankings.items():
+        for r, (pid, _s) in enumerate(items):
+            ranks.setdefault(pid, {})[name] = r + 1
+    fused: dict[str, float] = {}
+    for pid, rk in ranks.items():
+        w = weights.get(lang.get(pid, qlang)) or weights[qlang]
+        total = sum(v for n, v in w.items() if n in rankings)
+        if total <= 0:
+            continue
+        fused[pid] = sum(w.get(n, 0.0) / (RRF_K + r) for n, r in rk.items()) / total
+    return fused, ranks
+
+
+_NORM = re.compile(r"[\s\W_]+", re.UNICODE)
+
+
+def _shingles(text: str, n: int = 4) -> set[str]:
+    t = _NORM.sub("", text.lower())
+    return {t[i : i + n] for i in range(max(1, len(t) - n + 1))}
+
+
+def collapse_duplicates(hits: list[Hit], k: int | None = None) -> list[Hit]:
+    """The best of each group, up to k: parts of one article, and texts that are (nearly) the same."""
+    kept: list[tuple[Hit, set[str]]] = []
+    for h in hits:
+        if k is not None and len(kept) >= k:
+            break
+        sh = _shingles(h.text)
+        twin = None
+        for o, osh in kept:
+            same_unit = o.doc.doc_id == h.doc.doc_id and o.section == h.section and o.section_kind == h.section_kind
+            inter = len(sh & osh)
+            if same_unit and h.section_kind != "paragraph" or inter and (inter / len(sh | osh) >= DUP_JACCARD or inter / min(len(sh), len(osh)) >= 0.95):
+                twin = o
+            if twin:
+                break
+        if twin is None:
+            kept.append((h, sh))
+        else:
+            twin.duplicates.append(h.passage_id)
+    return [h for h, _ in kept]
+
+
+def _ms(t: float) -> float:
+    return round((time.perf_counter() - t) * 1000, 2)
