@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -147,22 +148,42 @@ def load_sources(path: Path) -> list[Source]:
 
 
 def add_source(path: Path, source: Source) -> None:
-    """Append `source`; the other entries are written back as they were (no defaults expanded)."""
-    raw: dict[str, Any] = _read(path) if path.exists() else {"version": SCHEMA_VERSION, "defaults": {}, "sources": []}
-    entries: list[Any] = list(raw.get("sources") or [])
-    raw["sources"] = [*entries, source.model_dump(exclude_unset=True, exclude_none=True)]
+    """Append `source`; the rest of the file (other entries, comments, layout) is kept as it was."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    raw: dict[str, Any] = _read(path) if text else {"version": SCHEMA_VERSION, "defaults": {}, "sources": []}
+    entry = source.model_dump(exclude_unset=True, exclude_none=True)
+    raw["sources"] = [*(raw.get("sources") or []), entry]
     _validate(path, raw)  # refuses duplicates before anything is written
-    _write(path, raw)
+    edited = None
+    if (found := _entry_spans(text)) and found[1]:
+        lines, spans = found
+        at = spans[-1][1]
+        indent = " " * _indent(lines[spans[-1][0]])
+        block = yaml.safe_dump([entry], sort_keys=False, allow_unicode=True, width=120)
+        lines[at:at] = [indent + line + "\n" for line in block.splitlines()]
+        if at and not lines[at - 1].endswith("\n"):
+            lines[at - 1] += "\n"
+        edited = "".join(lines)
+    _save(path, raw, edited)
 
 
 def remove_source(path: Path, name: str) -> None:
-    """Drop the entry called `name`; ConfigError if there is none."""
+    """Drop the entry called `name` (ConfigError if there is none); the rest of the file is kept as it was."""
     raw = _read(path)
     kept = [s for s in raw.get("sources", []) if not (isinstance(s, dict) and s.get("name") == name)]
     if len(kept) == len(raw.get("sources", [])):
         raise ConfigError(f"{path}: no source named {name!r}", hint="`regwatch sources list` shows the names")
     raw["sources"] = kept
-    _write(path, raw)
+    edited = None
+    if found := _entry_spans(path.read_text(encoding="utf-8")):
+        lines, spans = found
+        for start, end in spans:
+            item = yaml.safe_load(textwrap.dedent("".join(lines[start:end])))
+            if isinstance(item, list) and item and isinstance(item[0], dict) and item[0].get("name") == name:
+                del lines[start:end]
+                edited = "".join(lines)
+                break
+    _save(path, raw, edited)
 
 
 def save_sources(path: Path, sources: list[Source], *, defaults: dict[str, Any] | None = None) -> None:
@@ -173,7 +194,7 @@ def save_sources(path: Path, sources: list[Source], *, defaults: dict[str, Any] 
         "sources": [s.model_dump(exclude_unset=True, exclude_none=True) for s in sources],
     }
     _validate(path, raw)
-    _write(path, raw)
+    _save(path, raw, None)
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -223,18 +244,48 @@ def _explain(e: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def _write(path: Path, raw: dict[str, Any]) -> None:
-    # Keep the file's opening comment block: it usually explains the schema to whoever edits it by hand.
-    header = ""
-    if path.exists():
-        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-        for line in lines:
-            if not (line.startswith("#") or not line.strip()):
-                break
-            header += line
-    body = yaml.safe_dump(raw, sort_keys=False, allow_unicode=True, width=120)
+def _entry_spans(text: str) -> tuple[list[str], list[tuple[int, int]]] | None:
+    """The file's lines and the line span of each entry of its block-style `sources:` list (None: no such list).
+
+    Comment and blank lines after an entry are left out of its span: they usually introduce the next section."""
+    lines = text.splitlines(keepends=True)
+    head = next((i for i, line in enumerate(lines) if re.match(r"sources:\s*(#.*)?$", line)), None)
+    if head is None:
+        return None
+    starts: list[int] = []
+    end = len(lines)
+    for i in range(head + 1, len(lines)):
+        if re.match(r"[^\s#-]", lines[i]):  # the next top-level key ends the list
+            end = i
+            break
+        if re.match(r"\s*- ", lines[i]) and (not starts or _indent(lines[i]) == _indent(lines[starts[0]])):
+            starts.append(i)
+    spans = []
+    for k, start in enumerate(starts):
+        stop = starts[k + 1] if k + 1 < len(starts) else end
+        while stop > start + 1 and re.match(r"\s*(#.*)?$", lines[stop - 1]):
+            stop -= 1
+        spans.append((start, stop))
+    return lines, spans
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _save(path: Path, raw: dict[str, Any], edited: str | None) -> None:
+    """Write the edited text if it reads back as exactly `raw` (comments kept), else a fresh dump of `raw`."""
+    if edited is None or yaml.safe_load(edited) != raw:
+        # Fallback: at least keep the opening comment block, which usually explains the schema.
+        header = ""
+        if path.exists():
+            for line in path.read_text(encoding="utf-8").splitlines(keepends=True):
+                if line.strip() and not line.startswith("#"):
+                    break
+                header += line
+        edited = header + yaml.safe_dump(raw, sort_keys=False, allow_unicode=True, width=120)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".sources-", suffix=".yaml")
     with os.fdopen(fd, "w", encoding="utf-8") as f:  # write-then-rename: a crash never leaves half a registry
-        f.write(header + body)
+        f.write(edited)
     os.replace(tmp, path)

@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from httpserver import LoopbackServer, Reply
 
 from indexer.db import make_engine
 from indexer.errors import FetchError
 from indexer.fetch import Fetcher, extract_links, parse_feed
 from indexer.settings import Settings
+from tests.httpserver import LoopbackServer, Reply
 
 PAGE = "<!doctype html><html><head><title>t</title></head><body><p>第一条 测试。</p></body></html>"
 

@@ -15,9 +15,12 @@ REGISTRY = """\
 version: 1
 defaults: {schedule: "0 8 * * *", jurisdiction: CN}
 sources:
+  # ---- laws ----
   - {name: pipl-en, kind: page, url: "http://example.org/pipl", issuer: NPC, doc_type: law, topics: [privacy],
      language: en, schedule: "0 8 * * 1", include: [], exclude: [], enabled: true, notes: official translation}
   - {name: bundled-briefs, kind: folder, path: corpus/briefs}
+
+  # ---- standards: check the listing on first run ----
   - name: tc260
     kind: rss
     url: http://example.org/tc260.xml
@@ -86,13 +89,42 @@ def test_add_and_remove_keep_the_other_entries_as_written(tmp_path: Path) -> Non
     assert after["sources"][3] == {"name": "cac-news", "kind": "listing", "url": "http://example.org/cac/",
                                    "include": [r"/c\d+\.htm"]}
     assert after["defaults"] == before["defaults"]
-    assert path.read_text(encoding="utf-8").startswith("# Sources regwatch watches.")
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith(REGISTRY)  # comments and layout untouched: the new entry is appended
+    assert "# ---- standards: check the listing on first run ----" in text
     assert [s.name for s in load_sources(path)] == ["pipl-en", "bundled-briefs", "tc260", "cac-news"]
 
     remove_source(path, "bundled-briefs")
-    after = yaml.safe_load(path.read_text(encoding="utf-8"))
+    text = path.read_text(encoding="utf-8")
+    after = yaml.safe_load(text)
     assert [s["name"] for s in after["sources"]] == ["pipl-en", "tc260", "cac-news"]
     assert after["sources"][0] == before["sources"][0]
+    assert "bundled-briefs" not in text and text.count("# ----") == 2
+
+
+def test_add_then_remove_leaves_the_bundled_registry_byte_for_byte(tmp_path: Path) -> None:
+    from indexer.settings import BUNDLED_CORPUS
+
+    bundled = BUNDLED_CORPUS / "sources.yaml"
+    if not bundled.is_file():
+        pytest.skip("corpus/sources.yaml is not in this checkout")
+    original = bundled.read_text(encoding="utf-8")
+    path = _write(tmp_path, original)
+    add_source(path, Source(name="zz-test", kind="rss", url="http://example.org/f.xml", topics=["ai"]))
+    assert load_sources(path)[-1].name == "zz-test"
+    remove_source(path, "zz-test")
+    assert path.read_text(encoding="utf-8") == original
+    first = load_sources(path)[0].name
+    remove_source(path, first)
+    assert original.count("\n#") == path.read_text(encoding="utf-8").count("\n#")  # every comment line survives
+    assert [s.name for s in load_sources(path)] == [s.name for s in load_sources(bundled)][1:]
+
+
+def test_files_that_cannot_be_edited_in_place_are_rewritten_whole(tmp_path: Path) -> None:
+    path = _write(tmp_path, "# header\nsources: [{name: a, kind: folder, path: x}]\nversion: 1\n")  # flow-style list
+    add_source(path, Source(name="b", kind="folder", path="y"))
+    assert [s.name for s in load_sources(path)] == ["a", "b"]
+    assert path.read_text(encoding="utf-8").startswith("# header\n")
 
 
 def test_add_refuses_a_duplicate_without_touching_the_file(tmp_path: Path) -> None:

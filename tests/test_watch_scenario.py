@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 import yaml
-from httpserver import LoopbackServer, Reply
 from sqlalchemy import func, select
 
 from indexer.db import get_engine
@@ -19,6 +18,7 @@ from indexer.fetch.health import HealthBook
 from indexer.models import ParsedDocument
 from indexer.settings import Settings
 from indexer.watch import build_scheduler, failing_for_days, run_due, run_watch
+from tests.httpserver import LoopbackServer, Reply
 
 
 @pytest.fixture
