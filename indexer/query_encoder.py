@@ -71,8 +71,9 @@ def read_export_config(directory: Path) -> dict[str, Any]:
 class OnnxQueryEncoder:
     """Embeds text with an exported model: tokenizers -> onnxruntime -> pooling -> L2 normalisation."""
 
-    def __init__(self, directory: Path, *, intra_op_threads: int = 2) -> None:
+    def __init__(self, directory: Path, *, intra_op_threads: int = 2, batch_size: int = 32) -> None:
         self.directory = Path(directory)
+        self.batch_size = max(1, batch_size)
         cfg = read_export_config(self.directory)
         self.model_id: str = cfg["model_id"]
         self.dim: int = cfg["dim"]
@@ -119,13 +120,20 @@ class OnnxQueryEncoder:
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
-        return self._encode(texts).tolist()
+        return self.encode(texts).tolist()
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Embeddings as a float32 (n, dim) array, for callers that do their own maths."""
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return self._encode(texts)
+        if len(texts) <= self.batch_size:
+            return self._encode(texts) if texts else np.zeros((0, self.dim), dtype=np.float32)
+        # Batches of similar length, so short texts are not padded to the longest one (and memory stays
+        # bounded: one padded batch of everything would be n x 256 x dim floats).
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            out[idx] = self._encode([texts[i] for i in idx])
+        return out
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         # Same preprocessing as LangChain's HuggingFaceEmbeddings, which made the indexed vectors.

@@ -254,6 +254,33 @@ def test_onnx_matches_sentence_transformers(
 
 
 @pytest.mark.slow
+def test_onnx_batches_keep_input_order(data_dir: Path, onnx_encoder: OnnxQueryEncoder) -> None:
+    texts = [LONG, *EN, "", *ZH, "x"]
+    small = OnnxQueryEncoder(_settings(data_dir).onnx_dir, batch_size=2)  # length-sorted, several batches
+    for a, b in zip(small.embed_documents(texts), onnx_encoder.embed_documents(texts), strict=True):
+        assert _cos(a, b) >= 0.9999
+
+
+@pytest.mark.slow
+def test_documents_are_encoded_in_one_batched_call(
+    st_embedder: embed.SentenceTransformerEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Throughput: LangChain must hand all texts to one model.encode with our batch size, not loop per text."""
+    calls: list[tuple[int, dict[str, Any]]] = []
+    real = st_embedder.st_model.encode
+
+    def spy(texts: Any, **kw: Any) -> Any:
+        calls.append((len(texts), kw))
+        return real(texts, **kw)
+
+    monkeypatch.setattr(st_embedder.st_model, "encode", spy)
+    assert len(st_embedder.embed_documents(EN + ZH + EN)) == 6
+    assert [n for n, _ in calls] == [6]
+    kw = calls[0][1]
+    assert kw["batch_size"] == 64 and kw["normalize_embeddings"] is True and not kw["show_progress_bar"]
+
+
+@pytest.mark.slow
 def test_long_text_is_truncated_like_sentence_transformers(
     onnx_encoder: OnnxQueryEncoder, st_embedder: embed.SentenceTransformerEmbedder
 ) -> None:
