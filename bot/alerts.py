@@ -24,9 +24,11 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.engine import Engine
 
+from bot.slack.alert_blocks import alert_message
+from bot.slack.store import as_utc
 from indexer.db import get_engine, utcnow
 from indexer.schema import changes, documents, outbox, subscriptions
 from indexer.settings import Settings
@@ -194,9 +196,7 @@ def _failed_attempt(engine: Engine, row: Any, worker: str, exc: Exception, retry
 
 
 def _deliver_one(engine: Engine, client: WebClient, row: Any, worker: str, retry_base_s: float, report: DeliveryReport) -> None:
-    from bot.slack.alert_blocks import alert_message
-
-    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=utcnow().tzinfo)
+    created = as_utc(row.created_at) or utcnow()
     if row.attempts > 1:  # tried before: the post may have landed even though the row never learned its ts
         try:
             ts = find_posted(client, row.destination, row.alert_id, created)
@@ -257,7 +257,3 @@ def deliver_pending(
         _deliver_one(engine, client, row, worker, retry_base_s, report)
     return report
 
-
-def pending_exists(engine: Engine) -> bool:
-    with engine.connect() as conn:
-        return bool(conn.execute(select(exists().where(outbox.c.state.in_(("queued", "sending"))))).scalar())

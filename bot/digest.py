@@ -14,6 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from bot.alerts import DEFAULT_EXCLUDED_KINDS, change_matches
+from bot.slack.alert_blocks import digest_messages
+from bot.slack.store import as_utc, claim_digest
 from indexer.db import utcnow
 from indexer.schema import changes, channel_settings, documents, subscriptions
 from indexer.settings import Settings
@@ -110,10 +112,6 @@ def last_due(freq: str, hhmm: str | None, tz: str, now: datetime) -> datetime:
     return due.astimezone(UTC)
 
 
-def _as_utc(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
-
-
 def run_due_digests(settings: Settings, client: WebClient, engine: Engine, now: datetime | None = None) -> list[str]:
     """Post every digest that is due; returns the channel ids posted to. Safe to run from several processes.
 
@@ -121,9 +119,6 @@ def run_due_digests(settings: Settings, client: WebClient, engine: Engine, now: 
     set (so configuring "daily 09:00" at 10:00 waits for tomorrow). last_digest_at is claimed atomically before
     posting: a failed post is logged, not retried, since the alerts are the durable path.
     """
-    from bot.slack.alert_blocks import digest_messages
-    from bot.slack.store import claim_digest
-
     now = now or utcnow()
     posted: list[str] = []
     with engine.connect() as conn:
@@ -133,7 +128,7 @@ def run_due_digests(settings: Settings, client: WebClient, engine: Engine, now: 
         if row["digest"] not in PERIODS:
             continue
         due = last_due(row["digest"], row["digest_time"], settings.timezone, now)
-        last, updated = _as_utc(row["last_digest_at"]), _as_utc(row["updated_at"])
+        last, updated = as_utc(row["last_digest_at"]), as_utc(row["updated_at"])
         if max(d for d in (last, updated) if d is not None) >= due:
             continue
         if not claim_digest(engine, row["channel_id"], due):

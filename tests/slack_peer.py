@@ -469,7 +469,8 @@ def bot_settings(data_dir: Path, peer: SlackPeer, **overrides: Any) -> Any:
 class InProcessBot:
     """create_app + the threaded WSGI server on a free port, for tests that need no separate process."""
 
-    def __init__(self, data_dir: Path, peer: SlackPeer, asker: FakeAsker | None = None, **overrides: Any) -> None:
+    def __init__(self, data_dir: Path, peer: SlackPeer, asker: FakeAsker | None = None, *, real_asker: bool = False,
+                 **overrides: Any) -> None:  # fmt: skip
         from bot.slack.app import create_app
         from bot.slack.server import make_http_server
         from indexer.db import init_schema, make_engine
@@ -479,7 +480,8 @@ class InProcessBot:
         engine = make_engine(settings.resolved_state_url)  # a private engine: tests must not share one by URL cache
         init_schema(engine)
         self.asker = asker or FakeAsker()
-        self.server = make_http_server(create_app(settings, asker=self.asker, engine=engine), "127.0.0.1", 0)
+        app = create_app(settings, asker=None if real_asker else self.asker, engine=engine)  # None: the real Asker
+        self.server = make_http_server(app, "127.0.0.1", 0)
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.bot = Bot(f"http://127.0.0.1:{self.server.server_port}/slack/events", settings, engine, self.asker, peer)
 

@@ -154,6 +154,9 @@ def test_digest_cli_prints_json_and_posts(env, peer: SlackPeer, monkeypatch: pyt
     result = runner.invoke(app, ["digest", "--post", "CDIGEST"])
     assert result.exit_code == 0 and "posted" in result.output
     assert "Recent draft" in json.dumps(peer.posts("CDIGEST")[0].args["blocks"])
+    peer.missing_channels.add("CNOPE")
+    refused = runner.invoke(app, ["digest", "--post", "CNOPE"])
+    assert refused.exit_code == 2 and "channel_not_found" in refused.output
     bad = runner.invoke(app, ["digest", "--since", "last tuesday"])
     assert bad.exit_code == 2 and "neither a duration nor a date" in bad.output
 

@@ -98,8 +98,8 @@ def caveat_for(c: Citation) -> str | None:
 
 def citation_blocks(c: Citation) -> list[Block]:
     quote = "\n".join(f"&gt; {line}" if line.strip() else "&gt;" for line in esc(c.quote.strip()).splitlines())
-    blocks = section(f"*[{c.n}]* {esc(c.section)}\n{quote}")
-    facts = [f"*{esc(c.short_title or c.title)}*", esc(c.section), esc(c.status.replace("_", " "))]
+    blocks = section(f"*[{c.n}] {esc(c.short_title or c.title)}, {esc(c.section)}*\n{quote}")
+    facts = [esc(c.title), esc(c.status.replace("_", " "))]
     if c.effective:
         facts.append(f"effective {esc(c.effective)}")
     if c.url:

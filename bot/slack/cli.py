@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import typer
+from slack_sdk.errors import SlackApiError
 
 from indexer.errors import ConfigError, RegwatchError
 from indexer.settings import Settings
@@ -34,6 +35,13 @@ def register(app: typer.Typer) -> None:
     app.command("digest", help="Render the digest of recent changes and upcoming dates, or post it to a channel.")(digest_command)
 
 
+def _settings() -> Settings:
+    """The main CLI's settings loader (a wrong value becomes a ConfigError naming the variable)."""
+    from bot.cli import load_settings
+
+    return load_settings()
+
+
 def _fail(exc: RegwatchError) -> typer.Exit:
     typer.secho(f"error: {exc.message}", fg="red", err=True)
     if exc.hint:
@@ -44,7 +52,8 @@ def _fail(exc: RegwatchError) -> typer.Exit:
 def _setup_logging(settings: Settings) -> None:
     from bot.slack.security import install_log_masking
 
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(settings.log_level.upper())  # also when `regwatch`'s root callback configured logging
     install_log_masking(settings)
 
 
@@ -71,7 +80,7 @@ def serve(
         typer.secho("error: choose one of --socket or --http", fg="red", err=True)
         raise typer.Exit(2)
     try:
-        settings = Settings()
+        settings = _settings()
         _setup_logging(settings)
         _serve(settings, socket_mode=socket, host=host, port=port, deliver_every=deliver_every, jobs=not no_jobs, asker_spec=asker)
     except RegwatchError as exc:
@@ -148,7 +157,7 @@ def digest_command(
     from indexer.db import get_engine, utcnow
 
     try:
-        settings = Settings()
+        settings = _settings()
         now = utcnow()
         digest = render_digest(get_engine(settings), parse_since(since, now), now)
         if post:
@@ -157,8 +166,12 @@ def digest_command(
 
             client = posting.make_client(settings)
             text, messages = digest_messages(digest)
-            for blocks in messages:
-                client.chat_postMessage(channel=post, text=text, blocks=blocks, unfurl_links=False)
+            try:
+                for blocks in messages:
+                    client.chat_postMessage(channel=post, text=text, blocks=blocks, unfurl_links=False)
+            except SlackApiError as e:
+                raise ConfigError(f"Slack refused the digest: {e.response.get('error')}",
+                                  hint="is the bot invited to that channel, and is the channel id right?") from None
             typer.echo(f"posted the digest to {post} ({len(digest.changes)} changes, {len(digest.upcoming)} upcoming dates)")
         elif as_json:
             sys.stdout.write(json.dumps(digest.to_json(), ensure_ascii=False, indent=2, default=str) + "\n")

@@ -60,10 +60,7 @@ def post_answer(
     *,
     answer_id: str,
     context_question: str | None = None,
-    header: str | None = None,
 ) -> list[str]:
     """Post an answer into a thread, continuing in further messages when it exceeds one message's limits."""
     blocks = bk.answer_blocks(answer, answer_id=answer_id, context_question=context_question)
-    if header:
-        blocks.insert(0, bk.context(header))
     return post_messages(client, channel, bk.split_messages(blocks), text=bk.fallback_text(answer), thread_ts=thread_ts)

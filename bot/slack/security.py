@@ -79,7 +79,7 @@ def is_from_bot(event: dict[str, Any], bot_user_id: str | None, bot_id: str | No
     """Bots (this one included) never trigger answers: two bots answering each other never stop."""
     if event.get("bot_id") or event.get("subtype") == "bot_message" or event.get("bot_profile"):
         return True
-    return bool(bot_user_id) and event.get("user") == bot_user_id or bool(bot_id) and event.get("bot_id") == bot_id
+    return (bool(bot_user_id) and event.get("user") == bot_user_id) or (bool(bot_id) and event.get("bot_id") == bot_id)
 
 
 def dedup_middleware(engine: Engine) -> Callable[..., BoltResponse | None]:
