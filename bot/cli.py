@@ -109,7 +109,7 @@ def _register_optional() -> None:
     """Commands that live in their own modules register themselves here (kept import-light)."""
     import importlib
 
-    for mod in ("bot.commands", "bot.slack.cli", "indexer.watch_cli"):
+    for mod in ("bot.commands", "bot.monitor_cli", "bot.slack.cli", "bot.ops"):
         try:
             m = importlib.import_module(mod)
         except ModuleNotFoundError as e:
