@@ -90,14 +90,16 @@ def enqueue_alerts(engine: Engine) -> int:
         subs = [dict(r) for r in conn.execute(select(subscriptions)).mappings()]
         if not subs:
             return 0
+        oldest = min(s["since_change_id"] for s in subs)
         pending = (
             select(changes, documents.c.meta)
             .select_from(changes.outerjoin(documents, documents.c.doc_id == changes.c.doc_id))
-            .where(changes.c.change_id > min(s["since_change_id"] for s in subs))
+            .where(changes.c.change_id > oldest)
             .order_by(changes.c.change_id)
         )
         rows = conn.execute(pending).mappings().all()
-        done = {(r.change_id, r.destination) for r in conn.execute(select(outbox.c.change_id, outbox.c.destination))}
+        queued = select(outbox.c.change_id, outbox.c.destination).where(outbox.c.change_id > oldest)
+        done = {(r.change_id, r.destination) for r in conn.execute(queued)}
     now, values = utcnow(), []
     for sub in subs:
         for ch in rows:

@@ -159,6 +159,10 @@ class SlackPeer:
         if method == "response_url":
             return 200, {"Content-Type": "text/plain"}, "ok"
         auth = headers.get("Authorization", "")
+        if method == "apps.connections.open":  # Socket Mode: the app-level token, and a websocket URL back
+            ok = auth == f"Bearer {APP_TOKEN}"
+            body = {"ok": True, "url": "ws://127.0.0.1:9/link"} if ok else {"ok": False, "error": "invalid_auth"}
+            return 200, json_headers, json.dumps(body)
         if auth != f"Bearer {self.token}" and args.get("token") != self.token:
             return 200, json_headers, json.dumps({"ok": False, "error": "invalid_auth"})
         body = self.reply(method, args)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from slack_peer import (
+    APP_TOKEN,
     BOT_TOKEN,
     REPO,
     SIGNING_SECRET,
@@ -142,3 +143,20 @@ def test_restart_delivers_a_queued_alert_exactly_once(data: Path, peer: SlackPee
     assert len(peer.of("chat.postMessage")) == (1 if landed else 2)
     assert _outbox(data)[0].message_ts == messages[0]["ts"]
     assert len(peer.of("conversations.history")) >= 1
+
+
+def test_socket_mode_opens_a_connection_with_the_app_token(data: Path, peer: SlackPeer) -> None:
+    bot = BotProcess(data, peer, env={"SLACK_APP_TOKEN": APP_TOKEN})
+    bot.args = ["serve", "--socket", *FAKE, "--no-jobs"]
+    data.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen([sys.executable, "-m", "bot.slack.cli", *bot.args], cwd=REPO, env=bot.env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        peer.wait_for(lambda: peer.of("apps.connections.open"), timeout=60, what="apps.connections.open")
+        assert peer.of("apps.connections.open")[0].headers["Authorization"] == f"Bearer {APP_TOKEN}"
+        assert [c.method for c in peer.calls][0] == "auth.test"  # the bot token was checked first
+        assert proc.poll() is None  # still running: it keeps reconnecting instead of dying
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    assert APP_TOKEN not in err and BOT_TOKEN not in err
