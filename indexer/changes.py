@@ -19,6 +19,7 @@ from .models import DocMeta, Passage
 
 MAX_DIFF_CHARS = 20_000
 MATCH_THRESHOLD = 0.5  # bigram similarity above which two articles are "the same article, edited"
+SAME_NUMBER_THRESHOLD = 0.2  # lower bar when the edited block keeps the article numbers
 BIG_CHANGE_SHARE = 0.25
 _MAX_ALIGN_CELLS = 250_000  # beyond this a rewritten block is paired by number only (keeps the pipeline fast)
 _MIN_UNITS_FOR_BOILERPLATE = 6
@@ -179,6 +180,12 @@ def _pair_block(old: list[_Unit], new: list[_Unit]) -> list[tuple[_Unit, _Unit]]
     """Order-preserving pairing that maximises total similarity (a small LCS-style dynamic programme)."""
     if not old or not new:
         return []
+    if len(old) == len(new) and all(
+        o.article and n.article and o.number == n.number and _similarity(o, n) >= SAME_NUMBER_THRESHOLD
+        for o, n in zip(old, new, strict=True)
+    ):
+        # The same article numbers, reworded in place: an edit, even when the shared wording is all boilerplate.
+        return list(zip(old, new, strict=True))
     if len(old) * len(new) > _MAX_ALIGN_CELLS:
         by_number = {u.number: u for u in new if u.number is not None}
         return [(o, by_number[o.number]) for o in old if o.number in by_number]

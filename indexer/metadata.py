@@ -527,7 +527,9 @@ def build_meta(
     standard_number = pick("standard_number")[1]
     if standard_number is None:
         # Beyond the title only the cover lines count: later text cites other standards (and successors).
-        found = find_standard_numbers(title) or (find_standard_numbers(head[:400]) if doc_type == "standard" else [])
+        # A draft standard (doc_type draft, or standard with status draft) names its number on the cover too.
+        cover = doc_type in ("standard", "draft") or bool(re.search(r"标准|standard", title, re.I))
+        found = find_standard_numbers(title) or (find_standard_numbers(head[:400]) if cover else [])
         standard_number = found[0] if found else None
 
     issuer = pick("issuer")[1]
