@@ -39,6 +39,7 @@ WEIGHTS: dict[str, dict[str, dict[str, float]]] = {
     "zh": {"zh": {"lexical": 1.0, "dense": 0.2, "named": 1.0},
            "en": {"translated": 2.0, "dense_translated": 1.0, "named": 1.0}},
 }
+OTHER_LANGUAGE = 0.9  # prior of a passage not in the question's language
 STATUS_PRIOR = {"in_force": 1.0, "published": 1.0, "partly_superseded": 0.85, "draft": 0.75,
                 "superseded": 0.6, "repealed": 0.5}
 TYPE_PRIOR = {"commentary": 0.85, "news": 0.8}
@@ -315,14 +316,14 @@ class Retriever:
         rankings, vec = self.rankings(q, allow, pool, timings)
         t = time.perf_counter()
         via: dict[str, str] = {}
-        refs = self._reference_passages(q.refs, cat, allow_set, question, allow)
+        refs = self._reference_passages(q.refs, cat, allow_set, question, allow, q.language)
         candidates = {pid for items in rankings.values() for pid, _ in items} | set(refs)
         rows = self._live_rows(list(candidates))
         lang = {pid: cat.docs[r["doc_id"]].language for pid, r in rows.items() if r["doc_id"] in cat.docs}
         fused, ranks = fuse(rankings, WEIGHTS.get(q.language, WEIGHTS["en"]), lang, q.language)
         for i, pid in enumerate(refs):
             # Ahead of everything else, in the order asked, the question's language first within one reference.
-            fused[pid] = fused.get(pid, 0.0) + REFERENCE_BONUS - 0.01 * i + (0.005 if lang.get(pid) == q.language else 0)
+            fused[pid] = fused.get(pid, 0.0) + REFERENCE_BONUS - 0.01 * i
             via[pid] = "reference"
         cosine = dict(rankings.get("dense", []))
         hits: list[Hit] = []
@@ -387,11 +388,15 @@ class Retriever:
         return out, vec
 
     def _reference_passages(self, refs: References, cat: Catalog, allow_set: set[str] | None,
-                            question: str, allow: list[str] | None) -> list[str]:
+                            question: str, allow: list[str] | None, qlang: str) -> list[str]:
         """Passage ids that the question names outright: articles of named laws, the passages of a standard."""
         out: list[str] = []
-        wanted = [(d, n) for a in refs.articles for d in a.doc_ids for n in a.numbers]
-        wanted = [(d, n) for d, n in wanted if d in cat.docs and (allow_set is None or d in allow_set)]
+        order = {"in_force": 0, "published": 0, "partly_superseded": 1, "draft": 2}
+        wanted = [
+            (d, n) for a in refs.articles for n in a.numbers
+            for d in sorted((d for d in a.doc_ids if d in cat.docs and (allow_set is None or d in allow_set)),
+                            key=lambda d: (cat.docs[d].language != qlang, order.get(cat.docs[d].status, 3), d))
+        ]
         if wanted:
             with self.engine.connect() as c:
                 for doc_id, n in wanted:
@@ -408,7 +413,8 @@ class Retriever:
                     ids = c.execute(select(passages.c.passage_id).where(passages.c.doc_id.in_(std_docs))
                                     .order_by(passages.c.ordinal).limit(3)).scalars().all()
             out.extend(ids)
-        # Several references: keep the order they were asked in, the question's language first within each.
+        # Several references keep the order they were asked in; within one, the question's language and the
+        # text in force come first.
         return list(dict.fromkeys(out))
 
     def _live_rows(self, ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -449,7 +455,8 @@ def fuse(rankings: dict[str, list[tuple[str, float]]], weights: dict[str, dict[s
         total = sum(v for n, v in w.items() if n in rankings)
         if total <= 0:
             continue
-        fused[pid] = sum(w.get(n, 0.0) / (RRF_K + r) for n, r in rk.items()) / total
+        factor = 1.0 if lang.get(pid, qlang) == qlang else OTHER_LANGUAGE
+        fused[pid] = factor * sum(w.get(n, 0.0) / (RRF_K + r) for n, r in rk.items()) / total
     return fused, ranks
 
 

@@ -1,0 +1,197 @@
+"""Hybrid retrieval over the real stores: filters, references, languages, status, duplicates, ledger validation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.refs import std_key
+from bot.retrieve import Retriever, matches
+from bot.types import Filters
+from tests.conftest import make_settings
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def retriever(shared_index):  # type: ignore[no-untyped-def]
+    return Retriever(shared_index)
+
+
+def _top(r: Retriever, q: str, k: int = 5, **f: object) -> list:  # type: ignore[type-arg]
+    return r.search(q, k=k, filters=Filters(**f) if f else None).hits  # type: ignore[arg-type]
+
+
+# --- filters: every kind narrows the documents, and an impossible one returns nothing ----------------------
+@pytest.mark.parametrize(("field", "value"), [
+    ("doc_type", ["standard"]), ("status", ["draft"]), ("issuer", ["cac"]), ("language", ["zh"]),
+    ("jurisdiction", ["CN"]), ("topics", ["cross-border"]), ("doc_id", ["dsl_2021_en"]),
+    ("effective_from", "2025-01-01"), ("effective_to", "2021-12-31"), ("published_from", "2024-01-01"),
+    ("published_to", "2021-12-31"),
+])
+def test_each_filter_kind_limits_hits(retriever: Retriever, field: str, value: object) -> None:
+    f = Filters(**{field: value})  # type: ignore[arg-type]
+    hits = retriever.search("security assessment for data export 数据出境", k=8, filters=f).hits
+    assert hits, f"no hits with {field}={value}"
+    assert all(matches(h.doc, f) for h in hits)
+
+
+def test_filter_semantics(retriever: Retriever) -> None:
+    cat = retriever.catalog()
+    pipl = cat.docs["pipl_2021_en"]
+    assert matches(pipl, Filters(issuer=["standing committee"]))
+    assert not matches(pipl, Filters(effective_from="2021-11-02"))
+    assert matches(pipl, Filters(effective_from="2021-11-01", effective_to="2021-11-01"))
+    assert not matches(pipl, Filters(topics=["ai"]))
+    assert _top(retriever, "personal information", status=["repealed"]) == []
+
+
+# --- explicit references -----------------------------------------------------------------------------------
+@pytest.mark.parametrize(("q", "doc", "number"), [
+    ("PIPL Article 38", "pipl_2021_en", 38),
+    ("What does Article 38 of the PIPL require?", "pipl_2021_en", 38),
+    ("个人信息保护法第三十八条", "pipl_2021_zh", 38),
+    ("《数据安全法》第二十一条", "dsl_2021_zh", 21),
+    ("DSL Art. 21", "dsl_2021_en", 21),
+    ("Cybersecurity Law (2016) Article 21", "csl_2016_zh", 21),
+])
+def test_explicit_article_goes_first(retriever: Retriever, q: str, doc: str, number: int) -> None:
+    hits = _top(retriever, q)
+    assert (hits[0].doc.doc_id, hits[0].section_number, hits[0].via) == (doc, number, "reference")
+
+
+def test_reference_brings_the_other_language_version(retriever: Retriever) -> None:
+    ids = {(h.doc.doc_id, h.section_number) for h in _top(retriever, "PIPL Article 38")[:2]}
+    assert ids == {("pipl_2021_en", 38), ("pipl_2021_zh", 38)}
+
+
+def test_standard_number_goes_to_that_standard(retriever: Retriever) -> None:
+    hits = _top(retriever, "What does GB/T 43697-2024 say about important data?")
+    assert hits[0].doc.doc_id.startswith("gb-t-43697-2024")
+    assert std_key("GBT 43697—2024") == ("GB/T", "43697", "2024")
+
+
+def test_unknown_article_number_is_not_invented(retriever: Retriever) -> None:
+    assert all(h.via != "reference" for h in _top(retriever, "PIPL Article 99"))
+
+
+# --- languages -----------------------------------------------------------------------------------------------
+def test_english_and_chinese_questions(retriever: Retriever) -> None:
+    en = _top(retriever, "Do we need separate consent before providing personal information to another processor?", k=10)
+    assert any(h.doc.doc_id.startswith("pipl_2021") and h.section_number == 23 for h in en)
+    zh = _top(retriever, "个人信息保护影响评估报告需要保存几年？")
+    assert any(h.doc.doc_id.startswith("pipl_2021") and h.section_number == 56 for h in zh)
+
+
+def test_english_question_finds_rule_that_exists_only_in_chinese(retriever: Retriever) -> None:
+    hits = _top(retriever, "Within how many working days must a signed standard contract be filed with the cyberspace department?")
+    assert any(h.doc.doc_id == "pi-export-standard-contract-measures_2023_zh" and h.section_number == 7 for h in hits)
+
+
+def test_chinese_question_finds_english_only_record(retriever: Retriever) -> None:
+    hits = _top(retriever, "人工智能生成合成内容的显式标识和隐式标识分别是什么？", k=10)
+    assert any(h.doc.doc_id.startswith("gb-45438-2025") for h in hits)
+
+
+# --- status: in force first, superseded flagged with its successor ---------------------------------------------
+def test_superseded_text_names_the_consolidation(retriever: Retriever) -> None:
+    hits = _top(retriever, "网络运营者 安全保护义务", status=["superseded"])
+    assert hits and all(h.doc.doc_id == "csl_2016_zh" for h in hits)
+    assert "csl_2026-consolidated_zh" in hits[0].superseded_by
+    assert hits[0].caveat and hits[0].caveat.startswith("Superseded by") and "2025年修正" in hits[0].caveat
+
+
+def test_in_force_text_ranks_above_identical_superseded_text(retriever: Retriever) -> None:
+    hits = _top(retriever, "国家实行网络安全等级保护制度。网络运营者应当按照网络安全等级保护制度的要求", k=10)
+    ids = [h.doc.doc_id for h in hits]
+    assert "csl_2026-consolidated_zh" in ids
+    if "csl_2016_zh" in ids:
+        assert ids.index("csl_2026-consolidated_zh") < ids.index("csl_2016_zh")
+
+
+def test_draft_is_flagged(retriever: Retriever) -> None:
+    hits = _top(retriever, "CSL amendment draft second round comments", status=["draft"])
+    assert hits and all(h.caveat and h.caveat.startswith("Draft for comment") for h in hits)
+
+
+# --- synthetic edge cases: duplicates, ledger validation, cache invalidation --------------------------------
+DOC = """---
+title: {title}
+short_title: {short}
+doc_type: guideline
+status: in_force
+language: en
+---
+
+Article 1 Operators of quantum teleportation gateways shall register every gateway with the regional teleportation bureau within ten days.
+
+Article 2 {art2}
+"""
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    from indexer.pipeline import Indexer
+
+    root = tmp_path_factory.mktemp("synthetic")
+    docs = root / "docs"
+    docs.mkdir()
+    art2 = "Gateway logs shall be kept for six months and shown to inspectors on request."
+    (docs / "brief_a.md").write_text(DOC.format(title="Teleportation Gateway Rules", short="TGR", art2=art2), encoding="utf-8")
+    (docs / "brief_b.md").write_text(DOC.format(title="Teleportation Gateway Rules (copy)", short="TGR copy", art2=art2), encoding="utf-8")
+    (docs / "other.md").write_text(DOC.format(title="Bakery Hygiene Rules", short="BHR",
+                                              art2="Ovens shall be cleaned daily.").replace(
+        "quantum teleportation gateways shall register every gateway with the regional teleportation bureau within ten days",
+        "bakeries shall keep flour dry"), encoding="utf-8")
+    settings = make_settings(root / "data")
+    idx = Indexer(settings)
+    try:
+        report = idx.index_paths([docs])
+    finally:
+        idx.close()
+    assert report.failed == 0
+    return settings, docs
+
+
+def test_near_duplicates_collapse(synthetic) -> None:  # type: ignore[no-untyped-def]
+    settings, _ = synthetic
+    hits = Retriever(settings).search("How long must teleportation gateway logs be kept?", k=5).hits
+    art2 = [h for h in hits if h.section_number == 2 and "Gateway logs" in h.text]
+    assert len(art2) == 1 and len(art2[0].duplicates) == 1
+
+
+def test_unknown_vectors_are_never_shown(synthetic) -> None:  # type: ignore[no-untyped-def]
+    settings, _ = synthetic
+    r = Retriever(settings)
+    good = r.search("teleportation gateway register bureau", k=1).hits[0]
+    vec = r.vectors.collection.get(ids=[good.passage_id], include=["embeddings"])["embeddings"][0]
+    r.vectors.add_vectors(["ghost::1"], [list(vec)], ["ghost"], [{"doc_id": good.doc.doc_id, "section": "Article 9"}])
+    r.lexical.replace_document("ghostdoc", 1, [("ghost::2", "teleportation gateway register bureau")])
+    try:
+        ids = [h.passage_id for h in r.search("teleportation gateway register bureau", k=10).hits]
+        assert "ghost::1" not in ids and "ghost::2" not in ids and good.passage_id in ids
+    finally:
+        r.vectors.delete(["ghost::1"])
+        r.lexical.remove_document("ghostdoc")
+
+
+def test_catalog_follows_ledger_changes(synthetic) -> None:  # type: ignore[no-untyped-def]
+    from indexer.pipeline import Indexer
+
+    settings, docs = synthetic
+    r = Retriever(settings)
+    assert _top(r, "flour", status=["repealed"]) == []
+    path: Path = docs / "other.md"
+    original = path.read_text(encoding="utf-8")
+    path.write_text(original.replace("status: in_force", "status: repealed"), encoding="utf-8")
+    try:
+        idx = Indexer(settings)
+        try:
+            idx.index_paths([docs])
+        finally:
+            idx.close()
+        hits = _top(r, "flour", status=["repealed"])
+        assert hits and hits[0].caveat and hits[0].caveat.startswith("Repealed")
+    finally:
+        path.write_text(original, encoding="utf-8")
