@@ -77,10 +77,13 @@ def test_follow_up_in_a_thread_uses_the_earlier_question(bot) -> None:
         ]
 
 
-def test_dm_is_answered_in_thread(bot) -> None:
-    send_event(bot.url, dm("do I need a security assessment?", ts="1700000003.000100"))
+def test_dm_is_answered_in_thread_once_even_with_a_mention(bot) -> None:
+    send_event(bot.url, dm(f"<@{BOT_USER}> do I need a security assessment?", ts="1700000003.000100"))
+    send_event(bot.url, mention("do I need a security assessment?", channel="D024BE91L", ts="1700000003.000100"))
     post = bot.peer.wait_for(bot.peer.posts, what="an answer")[0]
     assert post.args["channel"] == "D024BE91L" and post.args["thread_ts"] == "1700000003.000100"
+    time.sleep(0.3)
+    assert bot.asker.questions == ["do I need a security assessment?"]
 
 
 @pytest.mark.parametrize(

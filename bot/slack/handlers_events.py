@@ -23,7 +23,9 @@ def register(app: App, ctx: BotContext) -> None:
         if security.is_from_bot(event, context.bot_user_id, context.bot_id):
             return
         channel = event.get("channel", "")
-        if not security.channel_allowed(ctx.settings, channel, is_dm=security.is_dm_channel(channel, event.get("channel_type"))):
+        if security.is_dm_channel(channel, event.get("channel_type")):
+            return  # a mention inside a DM also arrives as message.im, which answers it: never answer twice
+        if not security.channel_allowed(ctx.settings, channel):
             return
         answer_in_thread(
             ctx, client, channel=channel, user=event.get("user"), text=event.get("text", ""),
