@@ -227,3 +227,31 @@ def test_ledger_is_in_the_state_store(settings, corpus, embedder) -> None:  # ty
     ledger = Ledger(get_engine(settings))
     runs = ledger.last_runs(1)
     assert runs[0]["state"] == "done" and runs[0]["report"]["added"] == 3
+
+
+def test_bad_inputs_through_a_whole_run(settings, corpus, embedder) -> None:  # type: ignore[no-untyped-def]
+    """Each bad file gets its own clear error; good files in every format and encoding are indexed."""
+    import os
+
+    from tests.fixtures_docs import make_docx, make_encrypted_pdf, make_scanned_pdf, make_text_pdf
+
+    (corpus / "gbk.txt").write_bytes("第一条 为了规范数据出境活动，制定本办法。\n\n第二条 数据处理者应当申报安全评估。\n".encode("gbk"))
+    (corpus / "text.pdf").write_bytes(make_text_pdf([["Article 1 Scope of the rules.", "Article 2 Duties apply."]]))
+    (corpus / "memo.docx").write_bytes(make_docx("Memo", [("Duties", ["Processors shall keep logs."])]))
+    (corpus / "encrypted.pdf").write_bytes(make_encrypted_pdf(["Article 1 secret"]))
+    (corpus / "scanned.pdf").write_bytes(make_scanned_pdf())
+    (corpus / "junk.txt").write_bytes(os.urandom(4096))
+    (corpus / "huge.txt").write_bytes(b"Article 1 " + b"x" * (3 * 1024 * 1024))
+    settings = settings.model_copy(update={"max_file_mb": 2.0})
+    report, idx = run(settings, [corpus], embedder)
+    failed = {Path(e.source_path).name: (e.error or "") + " " + (e.hint or "") for e in report.errors}
+    assert set(failed) == {"encrypted.pdf", "scanned.pdf", "junk.txt", "huge.txt"}
+    assert "encrypt" in failed["encrypted.pdf"].lower()
+    assert "text layer" in failed["scanned.pdf"].lower()
+    assert "REGWATCH_MAX_FILE_MB" in failed["huge.txt"]
+    assert report.added == 6
+    gbk = next(d for d in idx.ledger.docs() if d["doc_id"] == "gbk")
+    assert gbk["language"] == "zh"
+    assert [p["section"] for p in idx.ledger.passages_of("gbk")] == ["第一条", "第二条"]
+    assert [p["section_number"] for p in idx.ledger.passages_of("text")] == [1, 2]
+    assert_consistent(idx)
