@@ -203,7 +203,8 @@ class Asker:
         threshold = self.settings.abstain_threshold
         best = max((s.evidence for s in scored[:3]), default=0.0)
         if best < threshold:
-            closest = [_citation(i + 1, s, not_answer=True) for i, s in enumerate(scored[:3]) if s.coverage > 0]
+            near = [s for s in scored[:3] if s.coverage > 0]
+            closest = [_citation(i + 1, s, not_answer=True) for i, s in enumerate(near)]
             return Answer(question=question, answer=ABSTAIN_TEXT, abstained=True, citations=closest)
         keep = [s for s in scored if s.evidence >= max(threshold, SEE_ALSO_RATIO * best) and s.picked]
         main, rest = keep[:MAIN_LINES], keep[MAIN_LINES:]
