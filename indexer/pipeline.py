@@ -133,6 +133,14 @@ class Indexer:
     # --- the run -------------------------------------------------------------------------------------------
     def _run(self, items: list[Any], roots: list[Path], source_name: str | None, remove_missing: bool,
              export_query_encoder: bool) -> RunReport:
+        from .db import run_lock
+
+        # One run at a time per state store, across processes and hosts: a second run waits, then finds nothing new.
+        with run_lock(self.ledger.engine, "index"):
+            return self._locked_run(items, roots, source_name, remove_missing, export_query_encoder)
+
+    def _locked_run(self, items: list[Any], roots: list[Path], source_name: str | None, remove_missing: bool,
+                    export_query_encoder: bool) -> RunReport:
         t0 = time.perf_counter()
         run_id = self.ledger.start_run("index")
         report = RunReport(run_id=run_id)
@@ -354,8 +362,8 @@ class Indexer:
                 if want is None:
                     self.lexical.remove_document(d["doc_id"])
                 else:
-                    rows = self.ledger.passages_of(d["doc_id"])
-                    self.lexical.replace_document(d["doc_id"], want, [(r["passage_id"], r["text"]) for r in rows])
+                    doc_rows = self.ledger.passages_of(d["doc_id"])
+                    self.lexical.replace_document(d["doc_id"], want, [(r["passage_id"], r["text"]) for r in doc_rows])
                 fixed["lexical_docs"] += 1
         for doc_id in set(lex) - {d["doc_id"] for d in docs}:
             self.lexical.remove_document(doc_id)
