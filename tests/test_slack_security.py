@@ -50,15 +50,16 @@ def _rows(engine) -> int:
 
 
 @pytest.mark.parametrize(
-    "sign_kw",
+    "secret,skew_s",
     [
-        {"secret": "not-the-signing-secret"},  # forged
-        {"timestamp": int(time.time()) - 6 * 60},  # stale: valid HMAC, older than 5 minutes (replay)
-        {"timestamp": int(time.time()) + 6 * 60},  # from the future
+        ("not-the-signing-secret", 0),  # forged
+        (SIGNING_SECRET, -6 * 60),  # stale: valid HMAC, older than 5 minutes (a replay)
+        (SIGNING_SECRET, 6 * 60),  # from the future
     ],
     ids=["forged", "stale", "future"],
 )
-def test_bad_signatures_get_401_and_cause_nothing(bot, sign_kw: dict) -> None:
+def test_bad_signatures_get_401_and_cause_nothing(bot, secret: str, skew_s: int) -> None:
+    sign_kw = {"secret": secret, "timestamp": int(time.time()) + skew_s}  # at run time, not collection time
     replies = [
         send_event(bot.url, mention("hello?"), **sign_kw),
         send_form(bot.url, command("subscribe topics:ai"), **sign_kw),
