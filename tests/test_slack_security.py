@@ -8,6 +8,7 @@ import logging
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 from slack_peer import (
@@ -59,7 +60,7 @@ def _rows(engine) -> int:
     ids=["forged", "stale", "future"],
 )
 def test_bad_signatures_get_401_and_cause_nothing(bot, secret: str, skew_s: int) -> None:
-    sign_kw = {"secret": secret, "timestamp": int(time.time()) + skew_s}  # at run time, not collection time
+    sign_kw: dict[str, Any] = {"secret": secret, "timestamp": int(time.time()) + skew_s}  # at run time
     replies = [
         send_event(bot.url, mention("hello?"), **sign_kw),
         send_form(bot.url, command("subscribe topics:ai"), **sign_kw),
