@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -33,9 +32,9 @@ def load_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as e:
-        problems = "; ".join(
-            f"REGWATCH_{'_'.join(str(x) for x in err['loc']).upper()}: {err['msg']}" for err in e.errors()
-        )
+        from .ops import env_name
+
+        problems = "; ".join(f"{env_name(str(err['loc'][0]) if err['loc'] else '?')}: {err['msg']}" for err in e.errors())
         raise ConfigError(f"invalid configuration: {problems}", hint="fix the variable in your environment or .env") from e
 
 
@@ -49,7 +48,17 @@ def _root(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details to stderr.")] = False,
 ) -> None:
     _state["debug"] = debug
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from .logging_setup import setup_logging
+
+    setup_logging(_settings_or_none(), verbose=verbose)  # REGWATCH_LOG_JSON=true: JSON lines on stderr
+
+
+def _settings_or_none() -> Settings | None:
+    """Settings for logging only: a wrong value is reported by the command itself, with the variable's name."""
+    try:
+        return load_settings()
+    except Exception:  # noqa: BLE001
+        return None
 
 
 @app.command("index")
@@ -122,8 +131,22 @@ def _register_optional() -> None:
 _register_optional()
 
 
+def _quiet_offline_defaults() -> None:
+    """At the edge only: the bundled model needs no hub, so never let a library try to reach one for it; and no
+    model-loading progress bars in a CLI that has its own."""
+    model = os.environ.get("REGWATCH_EMBEDDING_MODEL", "bundled:")
+    if model.startswith("bundled:") or Path(model).expanduser().exists():
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
 def main() -> None:
     from indexer.errors import RegwatchError
+
+    _quiet_offline_defaults()
 
     try:
         app()

@@ -166,11 +166,10 @@ class Indexer:
             self._flush(jobs, report, run_id)
             if remove_missing and roots:
                 self._remove_missing(known, seen, roots, report, run_id)
-            if export_query_encoder and (report.embedded or not (self.settings.onnx_dir / "encoder.json").exists()):
+            if export_query_encoder and self.vectors.count() and not self._query_encoder_current():
                 from .embed import ensure_query_encoder
 
-                if self.vectors.count():
-                    ensure_query_encoder(self.settings, self.embedder)
+                ensure_query_encoder(self.settings, self.embedder)
             state = "done"
         finally:
             for d in report.documents:
@@ -179,6 +178,17 @@ class Indexer:
             report.seconds = round(time.perf_counter() - t0, 3)
             self.ledger.finish_run(run_id, state, {k: v for k, v in report.to_json().items() if k != "documents"})
         return report
+
+    def _query_encoder_current(self) -> bool:
+        """A cheap check (config, model id, file sizes; no model load) that the ONNX export serves this index."""
+        if self.settings.query_encoder == "sentence-transformers":
+            return True
+        from .query_encoder import QueryEncoderError, read_export_config
+
+        try:
+            return bool(read_export_config(self.settings.onnx_dir)["model_id"] == self.model_id)
+        except QueryEncoderError:
+            return False
 
     def _current_raw_hashes(self, docs: Iterable[dict[str, Any]]) -> dict[str, str]:
         out: dict[str, str] = {}
