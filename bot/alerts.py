@@ -109,8 +109,9 @@ def enqueue_alerts(engine: Engine) -> int:
     if not values:
         return 0
     with engine.begin() as conn:
-        res = conn.execute(_insert_ignore(engine).values(values).on_conflict_do_nothing())
-    return max(res.rowcount, 0)
+        # RETURNING counts the rows really added (psycopg reports no rowcount for INSERT; another replica may have won)
+        res = conn.execute(_insert_ignore(engine).values(values).on_conflict_do_nothing().returning(outbox.c.alert_id))
+        return len(res.all())
 
 
 def _claimable(now: datetime) -> Any:

@@ -176,10 +176,14 @@ class _Watcher:
         return self._fetcher
 
     def run(self, sources: list[Source]) -> WatchReport:
+        from .db import run_lock
+
         report = WatchReport(started_at=utcnow())
         try:
-            for s in sources:
-                report.sources.append(self._one(s))
+            # Watchers sharing a state store (replicas, a cron job beside the loop) take turns: no double fetch-and-index.
+            with run_lock(self.engine, "watch"):
+                for s in sources:
+                    report.sources.append(self._one(s))
         finally:
             if self._own_fetcher and self._fetcher is not None:
                 self._fetcher.close()

@@ -108,16 +108,18 @@ def _serve(settings: Settings, *, socket_mode: bool, host: str, port: int, deliv
             typer.echo("regwatch slack: connecting in Socket Mode", err=True)
             SocketModeHandler(app, app_token, web_client=client).start()
         else:
-            _serve_http(app, host, port)
+            from bot.health import Ops
+
+            _serve_http(app, host, port, Ops(settings, engine))
     finally:
         if sched is not None:
             sched.shutdown(wait=False)
 
 
-def _serve_http(app: Any, host: str, port: int) -> None:
+def _serve_http(app: Any, host: str, port: int, ops: Any = None) -> None:
     from bot.slack.server import make_http_server
 
-    server = make_http_server(app, host, port)
+    server = make_http_server(app, host, port, ops=ops)  # ops: /healthz checks and /metrics
     stop = threading.Event()
 
     def _stop(*_: Any) -> None:

@@ -1,4 +1,4 @@
-"""HTTP serving: Bolt's WSGI adapter on a threaded stdlib WSGI server, with /healthz beside /slack/events.
+"""HTTP serving: Bolt's WSGI adapter on a threaded stdlib WSGI server, with /healthz and /metrics beside /slack/events.
 
 Why this server: it ships with Python (no new dependency), serves each request on its own thread (a slow request
 never delays another's ack), and Bolt's WSGI adapter is its supported production path. `App.start()` is Bolt's
@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+METRICS_PATH = "/metrics"
 
 
 class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
@@ -34,20 +35,32 @@ class _LoggingHandler(WSGIRequestHandler):
         log.debug("%s %s", self.address_string(), format % args)
 
 
-def make_wsgi_app(app: App, health: Callable[[], dict[str, Any]] | None = None) -> Callable[..., Iterable[bytes]]:
-    """The WSGI callable: Slack's requests to Bolt, GET /healthz to a liveness answer, anything else 404."""
+def make_wsgi_app(app: App, health: Callable[[], dict[str, Any]] | None = None, ops: Any = None) -> Callable[..., Iterable[bytes]]:
+    """The WSGI callable: Slack's requests to Bolt, GET /healthz to a health answer, anything else 404.
+
+    With `ops` (bot.health.Ops): /healthz checks the state store and Chroma (200, or 503 naming what failed) and
+    GET /metrics serves Prometheus metrics.
+    """
     bolt = SlackRequestHandler(app, path=EVENTS_PATH)
 
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
-            body = json.dumps({"ok": True, **(health() if health else {})}).encode()
-            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        path, is_get = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD") in ("GET", "HEAD")
+        if path == HEALTH_PATH and is_get:
+            ok, result = ops.health() if ops is not None else (True, {"ok": True})
+            body = json.dumps({**result, **(health() if health else {})}).encode()
+            start_response("200 OK" if ok else "503 Service Unavailable",
+                           [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+        if path == METRICS_PATH and is_get and ops is not None:
+            body, content_type = ops.metrics()
+            start_response("200 OK", [("Content-Type", content_type), ("Content-Length", str(len(body)))])
             return [body]
         return bolt(environ, start_response)
 
     return wsgi
 
 
-def make_http_server(app: App, host: str, port: int, health: Callable[[], dict[str, Any]] | None = None) -> WSGIServer:
+def make_http_server(app: App, host: str, port: int, health: Callable[[], dict[str, Any]] | None = None,
+                     ops: Any = None) -> WSGIServer:
     """A bound, not yet serving, server; port 0 picks a free port (see `server.server_port`)."""
-    return make_server(host, port, make_wsgi_app(app, health), server_class=ThreadingWSGIServer, handler_class=_LoggingHandler)
+    return make_server(host, port, make_wsgi_app(app, health, ops), server_class=ThreadingWSGIServer, handler_class=_LoggingHandler)
