@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install demo test test-fast lint bench clean help
+.PHONY: install demo test test-fast test-postgres lint bench clean help
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -37,6 +37,9 @@ test: install ## Run the test suite (real Chroma, SQLite, HTTP on loopback)
 
 test-fast: install ## Tests not marked slow
 	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS)
+
+test-postgres: install ## PostgreSQL, replica and deployment tests (needs the postgresql server package; .ci/run installs it)
+	$(BIN)/python -m pytest -q tests/test_postgres.py tests/test_deploy.py $(PYTEST_ARGS)
 
 lint: install ## ruff and mypy
 	$(BIN)/ruff check indexer bot tests bench

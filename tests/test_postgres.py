@@ -211,6 +211,16 @@ def test_two_watchers_at_once_index_each_document_once(tmp_path: Path, state_url
         assert len(per_doc) == 3 and {n for _, n in per_doc} == {1}
         assert {r for (r,) in conn.execute(select(runs.c.state))} == {"done"}
     engine.dispose()
+    # The read side on the same stores, through the real CLI: status, changes, digest and a cited answer.
+    run = {name: subprocess.run([sys.executable, "-m", "bot.cli", *args, "--json"], cwd=REPO, env=env, capture_output=True,
+                                text=True, timeout=300)
+           for name, args in {"status": ["status"], "changes": ["changes", "--since", "1d"], "digest": ["digest"],
+                              "ask": ["ask", "separate consent to provide personal information to another processor"]}.items()}  # fmt: skip
+    assert all(r.returncode == 0 for r in run.values()), {k: r.stderr[-1500:] for k, r in run.items()}
+    assert json.loads(run["status"].stdout)["counts"]["documents"] == 3
+    assert len(json.loads(run["changes"].stdout)) == 3
+    answer = json.loads(run["ask"].stdout)
+    assert not answer["abstained"] and answer["citations"][0]["doc_id"] == "rules"
 
 
 # --- backup and restore between PostgreSQL databases ------------------------------------------------------
