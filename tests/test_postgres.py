@@ -261,3 +261,61 @@ def test_backup_of_postgres_and_chroma_server_restores_into_a_new_database(
     with pytest.raises(Exception, match="already holds"):
         restore(dst, archive)
 
+
+
+# --- the bot's and the watcher's other statements -----------------------------------------------------------
+
+
+def test_bot_store_digests_fetch_cache_and_health_on_postgres(tmp_path: Path, state_url: str) -> None:
+    from datetime import timedelta
+
+    from slack_peer import sample_answer
+
+    from bot.digest import render_digest, run_due_digests
+    from bot.slack import store
+    from bot.slack.posting import make_client
+    from indexer.db import init_schema, make_engine, utcnow
+    from indexer.fetch.cache import FetchCache, Validators
+    from indexer.fetch.health import HealthBook
+
+    engine = make_engine(state_url)
+    init_schema(engine)
+    assert store.claim_event(engine, "Ev1") and not store.claim_event(engine, "Ev1")  # a retry, in any process
+    answer_id = store.save_answer(engine, sample_answer("q?"), channel_id="C1", user_id="U1")
+    stored = store.load_answer(engine, answer_id)
+    assert stored and store.answer_from_json(stored["answer"]).citations
+    store.record_feedback(engine, stored, vote="up", user_id="U1", channel_id="C1", message_ts="1.2")
+    store.remember_thread(engine, "C1", "1.2", "first")
+    store.remember_thread(engine, "C1", "1.2", "second")  # the first question stays the thread's context
+    assert store.thread_question(engine, "C1", "1.2") == "first"
+    add_doc(engine, "d1", topics=["ai"])
+    add_change(engine, "d1", "new_draft")
+    store.subscribe(engine, "C1", topics=["ai"], issuers=[], kinds=[], user_id="U1")
+    store.subscribe(engine, "C1", topics=["data"], issuers=["CAC"], kinds=[], user_id="U1")  # upsert
+    assert store.get_subscription(engine, "C1")["topics"] == ["data"]  # type: ignore[index]
+    store.set_digest(engine, "C1", freq="daily", time="00:00", skip_empty=False)
+    store.set_digest(engine, "C1", freq="daily", time="00:00", skip_empty=False)
+    now = utcnow()
+    assert store.claim_digest(engine, "C1", now) and not store.claim_digest(engine, "C1", now)
+    assert store.prune_events(engine, older_than=timedelta(seconds=-1)) == 1
+    assert store.unsubscribe(engine, "C1")
+    assert render_digest(engine, now - timedelta(days=1), now).changes
+    with SlackPeer() as slack:
+        settings = bot_settings(tmp_path / "data", slack, state_url=state_url)
+        store.set_digest(engine, "C2", freq="daily", time="00:00", skip_empty=False)
+        assert sorted(run_due_digests(settings, make_client(settings), engine, now=now + timedelta(days=1))) == ["C1", "C2"]
+        assert len(slack.posts()) == 2
+    cache = FetchCache(engine)
+    cache.put("https://x.example/a", Validators('"e1"', None))
+    cache.put("https://x.example/a", Validators('"e2"', "Sat, 21 Nov 2026 00:00:00 GMT"))
+    assert cache.get("https://x.example/a") == Validators('"e2"', "Sat, 21 Nov 2026 00:00:00 GMT")
+    cache.forget("https://x.example/a")
+    assert cache.get("https://x.example/a") is None
+    book = HealthBook(engine)
+    book.record_failure("src", "boom")
+    book.record_failure("src", "boom again")
+    health = book.all()["src"]
+    assert health.consecutive_failures == 2 and health.failing_since and health.failing_since.tzinfo
+    book.record_ok("src")
+    assert book.all()["src"].failing_since is None
+    engine.dispose()
