@@ -36,7 +36,7 @@ RRF_K = 5  # small: a passage that tops one list must be able to beat one that i
 WEIGHTS: dict[str, dict[str, dict[str, float]]] = {
     "en": {"en": {"dense": 1.0, "lexical": 1.0, "named": 1.0},
            "zh": {"translated": 2.0, "dense": 0.2, "named": 1.0}},
-    "zh": {"zh": {"lexical": 1.0, "dense": 0.2, "named": 1.0},
+    "zh": {"zh": {"lexical": 1.0, "dense": 0.1, "named": 1.0},
            "en": {"translated": 2.0, "dense_translated": 1.0, "named": 1.0}},
 }
 OTHER_LANGUAGE = 0.9  # prior of a passage not in the question's language
