@@ -164,7 +164,8 @@ class Asker:
         out: list[Scored] = []
         for h in hits:
             sents = sentences(clean(h.text))
-            toks = set(tokenize(h.text))
+            sent_toks = [set(tokenize(x)) for x in sents]  # tokenised once: jieba is the costly part of composing
+            toks = set().union(*sent_toks) if sent_toks else set()
             coverage = sum(c.weight for c in concepts if c.covered_by(toks)) / total
             evidence = EVIDENCE_SCALE * (W_COVERAGE * coverage + W_DOMAIN * domain)
             if off_corpus:
@@ -173,18 +174,16 @@ class Asker:
                 evidence = 1.0
             s = Scored(h, coverage, evidence, sents)
             # An article asked for by number is quoted from its beginning; otherwise the sentences that match.
-            s.picked = _lead(sents) if h.via == "reference" else self._pick(sents, concepts, total)
+            s.picked = _lead(sents) if h.via == "reference" else self._pick(sents, sent_toks, concepts, total)
             out.append(s)
         return out
 
-    def _pick(self, sents: list[str], concepts: list[Concept], total: float) -> list[int]:
+    def _pick(self, sents: list[str], sent_toks: list[set[str]], concepts: list[Concept], total: float) -> list[int]:
         """Indices of the sentences that carry the answer: the best one, a close second, a list it introduces."""
         if not sents:
             return []
-        scores = []
-        for i, s in enumerate(sents):
-            toks = set(tokenize(s))
-            scores.append(sum(c.weight for c in concepts if c.covered_by(toks)) / total - 0.001 * i)
+        scores = [sum(c.weight for c in concepts if c.covered_by(toks)) / total - 0.001 * i
+                  for i, toks in enumerate(sent_toks)]
         best = max(range(len(sents)), key=lambda i: scores[i])
         picked = [best]
         second = sorted((i for i in range(len(sents)) if i != best), key=lambda i: -scores[i])[:1]

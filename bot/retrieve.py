@@ -313,7 +313,7 @@ class Retriever:
         allow_set = set(allow) if allow is not None else None
         pool = pool or max(50, 4 * k)
 
-        rankings, vec = self.rankings(q, allow, pool, timings)
+        rankings, _vec = self.rankings(q, allow, pool, timings)
         t = time.perf_counter()
         via: dict[str, str] = {}
         refs = self._reference_passages(q.refs, cat, allow_set, question, allow, q.language)
@@ -350,9 +350,6 @@ class Retriever:
             ))
         hits.sort(key=lambda h: (-h.score, h.passage_id))
         hits = collapse_duplicates(hits, k)
-        missing = [h for h in hits if h.dense is None]
-        if missing:  # the cosine is evidence for the answerer; fetch it for lexical-only and referenced hits
-            self._fill_cosines(vec, missing)
         timings["fuse"] = _ms(t)
         return Retrieval(q, hits, timings)
 
@@ -424,17 +421,6 @@ class Retriever:
                 for r in c.execute(select(passages).where(passages.c.passage_id.in_(ids[i : i + 500]))).mappings():
                     out[r["passage_id"]] = dict(r)
         return out
-
-    def _fill_cosines(self, vec: list[float], hits: list[Hit]) -> None:
-        import numpy as np
-
-        got = self.vectors.collection.get(ids=[h.passage_id for h in hits], include=["embeddings"])
-        embs = dict(zip(got["ids"], got["embeddings"], strict=False))
-        v = np.asarray(vec, dtype=np.float32)
-        for h in hits:
-            e = embs.get(h.passage_id)
-            if e is not None:
-                h.dense = float(np.dot(v, np.asarray(e, dtype=np.float32)))
 
 
 def fuse(rankings: dict[str, list[tuple[str, float]]], weights: dict[str, dict[str, float]],
