@@ -6,6 +6,7 @@ holds, so a run that died between the ledger commit and this update is repaired 
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -16,7 +17,14 @@ _SCHEMA = """
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(tokens, passage_id UNINDEXED, doc_id UNINDEXED,
     tokenize = "unicode61 remove_diacritics 0 tokenchars '_'");
 CREATE TABLE IF NOT EXISTS doc_versions (doc_id TEXT PRIMARY KEY, version INTEGER NOT NULL);
+CREATE VIRTUAL TABLE IF NOT EXISTS fts_vocab USING fts5vocab(fts, 'row');
 """
+# Query cost is the sum of the posting lists of the query's terms. Terms in more than this share of passages carry
+# almost no BM25 weight (idf ~ 0) but cost a scan of most of the index, so they are dropped when rarer terms exist;
+# and at most MAX_TERMS of the rarest terms are kept. This keeps latency flat as the index grows.
+COMMON_SHARE = 0.08
+MAX_TERMS = 24
+_SIMPLE = re.compile(r"^[\w\u3400-\u9fff]+$")
 
 
 def _quote(tok: str) -> str:
@@ -63,10 +71,10 @@ class LexicalIndex:
     ) -> list[tuple[str, float]]:
         """(passage_id, score) best first; score is -bm25, so higher is better. Tokens are OR-ed."""
         tokens = tokenize(query) if isinstance(query, str) else list(query)
-        uniq = list(dict.fromkeys(t for t in tokens if t))
+        uniq = self._select_terms(list(dict.fromkeys(t for t in tokens if t)))
         if not uniq:
             return []
-        match = " OR ".join(_quote(t) for t in uniq[:64])
+        match = " OR ".join(_quote(t) for t in uniq)
         sql = "SELECT passage_id, bm25(fts) AS s FROM fts WHERE fts MATCH ?"
         params: list[object] = [match]
         if doc_ids is not None:
@@ -77,6 +85,30 @@ class LexicalIndex:
         sql += " ORDER BY s LIMIT ?"
         params.append(k)
         return [(pid, -score) for pid, score in self.conn.execute(sql, params).fetchall()]
+
+    def _select_terms(self, terms: list[str]) -> list[str]:
+        """The query's informative terms: unknown ones dropped, very common ones dropped, the rarest kept."""
+        simple = [t for t in terms if _SIMPLE.match(t)]
+        if not simple:
+            return terms[:MAX_TERMS]
+        df: dict[str, int] = {}
+        for i in range(0, len(simple), 500):
+            chunk = simple[i : i + 500]
+            sql = f"SELECT term, doc FROM fts_vocab WHERE term IN ({','.join('?' * len(chunk))})"
+            df.update(self.conn.execute(sql, chunk).fetchall())
+        n = max(self._rows(), 1)
+        known = [t for t in simple if t in df]
+        rare = [t for t in known if df[t] <= COMMON_SHARE * n] or known
+        rare.sort(key=lambda t: df[t])
+        phrases = [t for t in terms if not _SIMPLE.match(t)]  # e.g. "gb/t": matched as a phrase, kept as is
+        return (phrases + rare)[:MAX_TERMS]
+
+    def _rows(self) -> int:
+        # Cached per data version: counting 100k rows on every query would cost more than the query.
+        version = self.conn.execute("PRAGMA data_version").fetchone()[0]
+        if getattr(self, "_rows_cache", (None, 0))[0] != version:
+            self._rows_cache = (version, self.count())
+        return self._rows_cache[1]
 
     def count(self) -> int:
         return int(self.conn.execute("SELECT count(*) FROM fts").fetchone()[0])
