@@ -46,6 +46,7 @@ TYPE_PRIOR = {"commentary": 0.85, "news": 0.8}
 NAMED_DOC_BOOST = 1.6  # a law named in the question ('What does the PIPL say about…') lifts its passages
 REFERENCE_BONUS = 10.0  # an explicit 'PIPL Article 38' goes straight to the top
 DUP_JACCARD = 0.8
+COMMON_SHARE = 0.2  # query tokens in more passages than this share are left out of the lexical query
 
 
 @dataclass
@@ -264,6 +265,8 @@ class Retriever:
             from indexer.lexical import LexicalIndex
 
             lex = self._local.lexical = LexicalIndex(self.settings.lexical_path)
+            # Connection-local (TEMP): document frequencies straight from the FTS index, without touching its file.
+            lex.conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.regwatch_vocab USING fts5vocab(main, fts, row)")
         return lex
 
     def _stamp(self) -> tuple[Any, ...]:
@@ -287,8 +290,8 @@ class Retriever:
     def doc_freq(self, token: str) -> tuple[int, int]:
         """(passages containing `token`, all passages) from the lexical index, cached until the ledger changes."""
         if token not in self._df:
-            q = '"' + token.replace('"', '""') + '"'
-            self._df[token] = int(self.lexical.conn.execute("SELECT count(*) FROM fts WHERE fts MATCH ?", (q,)).fetchone()[0])
+            row = self.lexical.conn.execute("SELECT doc FROM temp.regwatch_vocab WHERE term = ?", (token,)).fetchone()
+            self._df[token] = int(row[0]) if row else 0
         if "__N__" not in self._df:
             self._df["__N__"] = self.lexical.count()
         return self._df[token], self._df["__N__"]
@@ -359,13 +362,13 @@ class Retriever:
         timings = timings if timings is not None else {}
         out: dict[str, list[tuple[str, float]]] = {}
         t = time.perf_counter()
-        out["lexical"] = self.lexical.search(q.tokens, pool, doc_ids=allow)
+        out["lexical"] = self.lexical.search(self._prune(q.tokens), pool, doc_ids=allow)
         other = q.expansion.other_language(q.language)
         if other:
             # A separate list, so passages in the other language compete on their own ranking instead of
             # being outscored by passages that share the question's (untranslated) words.
             toks = [tok for term in other for tok in tokenize(term)]
-            out["translated"] = self.lexical.search(toks, pool, doc_ids=allow)
+            out["translated"] = self.lexical.search(self._prune(toks), pool, doc_ids=allow)
         timings["lexical"] = _ms(t)
         t = time.perf_counter()
         vec = self.embedder.embed_query(q.text)
@@ -383,6 +386,21 @@ class Retriever:
             toks = q.tokens + [tok for term in other for tok in tokenize(term)]
             out["named"] = self.lexical.search(toks, pool, doc_ids=named)
         return out, vec
+
+    def _prune(self, tokens: list[str]) -> list[str]:
+        """The query's tokens without those in more than COMMON_SHARE of all passages (and without unknown ones).
+
+        They add almost nothing to BM25 but make SQLite score every passage that contains them, which is what
+        grows with the index; the three rarest tokens are always kept.
+        """
+        uniq = list(dict.fromkeys(t for t in tokens if t))
+        if len(uniq) <= 3:
+            return uniq
+        df = {t: self.doc_freq(t) for t in uniq}
+        keep = [t for t in uniq if 0 < df[t][0] <= COMMON_SHARE * df[t][1]]
+        if len(keep) < 3:
+            keep = sorted((t for t in uniq if df[t][0]), key=lambda t: df[t][0])[:3]
+        return keep
 
     def _reference_passages(self, refs: References, cat: Catalog, allow_set: set[str] | None,
                             question: str, allow: list[str] | None, qlang: str) -> list[str]:
