@@ -182,7 +182,11 @@ class Asker:
         """Indices of the sentences that carry the answer: the best one, a close second, a list it introduces."""
         if not sents:
             return []
+        # A heading or a question restates what was asked; it never answers it, so it is quoted only as a last resort.
+        eligible = [not _is_heading(x) for x in sents]
+        penalty = 0.0 if not any(eligible) else 1.0
         scores = [sum(c.weight for c in concepts if c.covered_by(toks)) / total - 0.001 * i
+                  - (0.0 if eligible[i] else penalty)
                   for i, toks in enumerate(sent_toks)]
         best = max(range(len(sents)), key=lambda i: scores[i])
         picked = [best]
@@ -214,7 +218,7 @@ class Asker:
             citations.append(_citation(n, s))
             lead = _strip_label(_joined(s), s.hit)
             flag = f" ({s.hit.caveat})" if s.hit.caveat else ""
-            lines.append(f"{_locator(s.hit)}{flag}: “{_cap(lead, 400)}” [{n}]")
+            lines.append(f"{_locator(s.hit)}{flag}: “{_cap(lead, 600)}” [{n}]")
         also = []
         for s in rest:
             n = len(citations) + 1
@@ -225,6 +229,19 @@ class Asker:
             text += "\nSee also: " + "; ".join(also) + "."
         text, citations = renumber(text, citations)
         return Answer(question=question, answer=text, abstained=False, citations=citations)
+
+
+_HEADING_MARK = re.compile(r"^\s*#{1,6}\s")
+
+
+def _is_heading(sentence: str) -> bool:
+    """A Markdown heading, a question, or a short label line without a full stop (e.g. 'What separate consent means')."""
+    t = sentence.strip()
+    if _HEADING_MARK.match(t) or t.endswith(("?", "？")):
+        return True
+    if is_cjk(t):
+        return len(t) <= 12 and not t.endswith(("。", "；", "：", ":"))
+    return len(t.split()) <= 6 and not t.endswith((".", ";", ":", "。"))
 
 
 def _lead(sents: list[str]) -> list[int]:
