@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["slack_fixtures"]  # peer, bot, env: the Slack tests' fixtures
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 SHARED_REGS = SHARED / "regulations"

@@ -5,35 +5,25 @@ from __future__ import annotations
 import json
 import threading
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
-from slack_peer import SlackPeer, add_change, add_doc, bot_settings
+from slack_peer import SlackPeer, add_change, add_doc
 from sqlalchemy import select, update
 
 from bot.alerts import change_matches, deliver_pending, enqueue_alerts
 from bot.slack import store
 from bot.slack.alert_blocks import ACTION_ALERT_ASK, alert_message
 from bot.slack.posting import make_client
-from indexer.db import init_schema, make_engine, utcnow
+from indexer.db import make_engine, utcnow
 from indexer.schema import outbox
 
 
 @pytest.fixture
-def peer():
-    with SlackPeer() as p:
-        yield p
-
-
-@pytest.fixture
-def env(tmp_path: Path, peer: SlackPeer):
-    settings = bot_settings(tmp_path / "data", peer)
-    settings.ensure_dirs()
-    engine = make_engine(settings.resolved_state_url)
-    init_schema(engine)
-    yield settings, engine, make_client(settings)
-    engine.dispose()
+def env(env):
+    """The shared `(settings, engine)` plus a Slack client: `(settings, engine, client)`."""
+    settings, engine = env
+    return settings, engine, make_client(settings)
 
 
 def outbox_rows(engine) -> list[Any]:

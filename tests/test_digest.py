@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import typer
-from slack_peer import SlackPeer, add_change, add_doc, bot_settings
+from slack_peer import SlackPeer, add_change, add_doc
 from sqlalchemy import select, update
 from typer.testing import CliRunner
 
@@ -17,26 +16,10 @@ from bot.slack import store
 from bot.slack.alert_blocks import digest_messages
 from bot.slack.cli import register
 from bot.slack.posting import make_client
-from indexer.db import init_schema, make_engine, utcnow
+from indexer.db import utcnow
 from indexer.schema import changes, channel_settings
 
 NOW = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai, a Tuesday
-
-
-@pytest.fixture
-def peer():
-    with SlackPeer() as p:
-        yield p
-
-
-@pytest.fixture
-def env(tmp_path: Path, peer: SlackPeer):
-    settings = bot_settings(tmp_path / "data", peer)
-    settings.ensure_dirs()
-    engine = make_engine(settings.resolved_state_url)
-    init_schema(engine)
-    yield settings, engine
-    engine.dispose()
 
 
 def _at(engine, change_id: int, when: datetime) -> None:

@@ -20,7 +20,6 @@ from tests.pg_server import PgServer, pg  # noqa: F401 - the session's server fi
 
 # The index suite and the alert contract, collected again here with PostgreSQL fixtures (same names, this module).
 from tests.test_alerts import (  # noqa: F401
-    peer,
     test_delivery_posts_once_with_metadata_and_marks_sent,
     test_fan_out_is_filtered_idempotent_and_starts_at_subscription,
     test_permanent_failure_is_recorded_and_delivery_goes_on,
@@ -71,7 +70,7 @@ def settings(tmp_path: Path, chroma_url: str, state_url: str):  # type: ignore[n
 
 
 @pytest.fixture
-def env(tmp_path: Path, peer: SlackPeer, state_url: str):  # noqa: F811
+def env(tmp_path: Path, peer: SlackPeer, state_url: str):
     """test_alerts' fixture, on PostgreSQL."""
     from bot.slack.posting import make_client
     from indexer.db import init_schema, make_engine

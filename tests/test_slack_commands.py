@@ -25,18 +25,6 @@ from bot.slack.commands import UsageError, parse_digest, parse_subscription, spl
 from indexer.schema import answers, channel_settings, feedback, subscriptions, threads
 
 
-@pytest.fixture
-def peer():
-    with SlackPeer() as p:
-        yield p
-
-
-@pytest.fixture
-def bot(tmp_path: Path, peer: SlackPeer):
-    with InProcessBot(tmp_path / "data", peer) as b:
-        yield b
-
-
 def _cmd(bot, text: str, **kw) -> str:
     reply = send_form(bot.url, command(text, **kw))
     assert reply.status == 200

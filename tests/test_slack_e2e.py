@@ -35,12 +35,6 @@ FAKE = ["--asker", "slack_peer:make_asker"]
 
 
 @pytest.fixture
-def peer():
-    with SlackPeer() as p:
-        yield p
-
-
-@pytest.fixture
 def data(tmp_path: Path) -> Path:
     return tmp_path / "data"
 

@@ -27,18 +27,6 @@ from indexer.errors import NotIndexedError
 from indexer.schema import answers, slack_events, threads
 
 
-@pytest.fixture
-def peer():
-    with SlackPeer() as p:
-        yield p
-
-
-@pytest.fixture
-def bot(tmp_path: Path, peer: SlackPeer):
-    with InProcessBot(tmp_path / "data", peer) as b:
-        yield b
-
-
 def _count(engine, table) -> int:
     with engine.connect() as conn:
         return conn.execute(select(func.count()).select_from(table)).scalar_one()

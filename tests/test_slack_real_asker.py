@@ -24,12 +24,6 @@ def index(shared_index: Any) -> Any:
     return shared_index
 
 
-@pytest.fixture
-def peer():
-    with SlackPeer() as p:
-        yield p
-
-
 def _text(post: Any) -> str:
     return json.dumps(post.args["blocks"], ensure_ascii=False)
 

@@ -30,16 +30,9 @@ from indexer.schema import answers, feedback, slack_events, subscriptions
 
 
 @pytest.fixture
-def peer():
-    with SlackPeer() as p:
-        yield p
-
-
-@pytest.fixture
-def bot(tmp_path: Path, peer: SlackPeer):
-    with InProcessBot(tmp_path / "data", peer) as b:
-        peer.reset()  # auth.test at start-up is expected; count from here
-        yield b
+def bot(bot):
+    bot.peer.reset()  # auth.test at start-up is expected; count from here
+    return bot
 
 
 def _rows(engine) -> int:
