@@ -224,6 +224,7 @@ class Retriever:
     def __init__(self, settings: Settings, *, embedder: Any = None, glossary: Glossary | None = None) -> None:
         from indexer.db import get_engine
         from indexer.embed import model_identity
+        from indexer.ledger import Ledger
         from indexer.vectorstore import VectorStore
 
         if not index_exists(settings):
@@ -231,6 +232,7 @@ class Retriever:
                                   hint="run `regwatch index` (or `regwatch index PATH`) first")
         self.settings = settings
         self.engine = get_engine(settings)
+        self.ledger = Ledger(self.engine)
         self.glossary = glossary if glossary is not None else load_glossary(settings.resolved_glossary)
         if not self._stamp()[0]:
             raise NotIndexedError("the index has no documents yet", hint="run `regwatch index` first")
@@ -265,8 +267,6 @@ class Retriever:
             from indexer.lexical import LexicalIndex
 
             lex = self._local.lexical = LexicalIndex(self.settings.lexical_path)
-            # Connection-local (TEMP): document frequencies straight from the FTS index, without touching its file.
-            lex.conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.regwatch_vocab USING fts5vocab(main, fts, row)")
         return lex
 
     def _stamp(self) -> tuple[Any, ...]:
@@ -290,8 +290,7 @@ class Retriever:
     def doc_freq(self, token: str) -> tuple[int, int]:
         """(passages containing `token`, all passages) from the lexical index, cached until the ledger changes."""
         if token not in self._df:
-            row = self.lexical.conn.execute("SELECT doc FROM temp.regwatch_vocab WHERE term = ?", (token,)).fetchone()
-            self._df[token] = int(row[0]) if row else 0
+            self._df[token] = self.lexical.document_frequencies([token]).get(token, 0)
         if "__N__" not in self._df:
             self._df["__N__"] = self.lexical.count()
         return self._df[token], self._df["__N__"]
@@ -321,7 +320,7 @@ class Retriever:
         via: dict[str, str] = {}
         refs = self._reference_passages(q.refs, cat, allow_set, question, allow, q.language)
         candidates = {pid for items in rankings.values() for pid, _ in items} | set(refs)
-        rows = self._live_rows(list(candidates))
+        rows = self.ledger.passages_by_id(candidates)
         lang = {pid: cat.docs[r["doc_id"]].language for pid, r in rows.items() if r["doc_id"] in cat.docs}
         fused, ranks = fuse(rankings, WEIGHTS.get(q.language, WEIGHTS["en"]), lang, q.language)
         for i, pid in enumerate(refs):
@@ -431,14 +430,6 @@ class Retriever:
         # Several references keep the order they were asked in; within one, the question's language and the
         # text in force come first.
         return list(dict.fromkeys(out))
-
-    def _live_rows(self, ids: list[str]) -> dict[str, dict[str, Any]]:
-        out: dict[str, dict[str, Any]] = {}
-        with self.engine.connect() as c:
-            for i in range(0, len(ids), 500):
-                for r in c.execute(select(passages).where(passages.c.passage_id.in_(ids[i : i + 500]))).mappings():
-                    out[r["passage_id"]] = dict(r)
-        return out
 
 
 def fuse(rankings: dict[str, list[tuple[str, float]]], weights: dict[str, dict[str, float]],

@@ -91,17 +91,23 @@ class LexicalIndex:
         simple = [t for t in terms if _SIMPLE.match(t)]
         if not simple:
             return terms[:MAX_TERMS]
-        df: dict[str, int] = {}
-        for i in range(0, len(simple), 500):
-            chunk = simple[i : i + 500]
-            sql = f"SELECT term, doc FROM fts_vocab WHERE term IN ({','.join('?' * len(chunk))})"
-            df.update(self.conn.execute(sql, chunk).fetchall())
+        df = self.document_frequencies(simple)
         n = max(self._rows(), 1)
         known = [t for t in simple if t in df]
         rare = [t for t in known if df[t] <= COMMON_SHARE * n] or known
         rare.sort(key=lambda t: df[t])
         phrases = [t for t in terms if not _SIMPLE.match(t)]  # e.g. "gb/t": matched as a phrase, kept as is
         return (phrases + rare)[:MAX_TERMS]
+
+    def document_frequencies(self, terms: Iterable[str]) -> dict[str, int]:
+        """How many passages contain each term (fts5vocab); terms the index does not hold are left out."""
+        terms = list(terms)
+        df: dict[str, int] = {}
+        for i in range(0, len(terms), 500):
+            chunk = terms[i : i + 500]
+            sql = f"SELECT term, doc FROM fts_vocab WHERE term IN ({','.join('?' * len(chunk))})"
+            df.update(self.conn.execute(sql, chunk).fetchall())
+        return df
 
     def _rows(self) -> int:
         # Cached per data version: counting 100k rows on every query would cost more than the query.

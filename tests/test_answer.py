@@ -29,7 +29,7 @@ def _squash(s: str) -> str:
 
 def _assert_verbatim(a: Answer, asker: Asker) -> None:
     """Every quote, and every quoted span of the answer text, is found in the cited passage."""
-    rows = asker.retriever._live_rows([c.passage_id for c in a.citations])
+    rows = asker.retriever.ledger.passages_by_id(c.passage_id for c in a.citations)
     for c in a.citations:
         text = _squash(rows[c.passage_id]["text"])
         for piece in _pieces(c.quote):
