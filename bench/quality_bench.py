@@ -179,18 +179,22 @@ def policyqa(work: Path, limit: int | None) -> dict[str, Any]:
     from bot.types import Filters
     from indexer.embed import make_embedder
     from indexer.metadata import slugify_doc_id
-    from indexer.models import DocMeta, Passage
+    from indexer.models import DocMeta
+    from indexer.structure import split_passages
 
     data = json.loads((SHARED / "datasets" / "PolicyQA" / "dev.json").read_text(encoding="utf-8"))["data"]
     settings = settings_for(work / "policyqa")
     docs, seg_text, questions = [], {}, []
     for pol in data:
+        # Each policy is indexed as regwatch indexes any document: its own splitter (paragraph groups, long ones
+        # split with overlap), with the tutorial's chunk budget (1000/200) so unit size is not what is compared.
+        # BM25 and dense rank the same passages; a hit is a top-k passage that contains the answer text.
         doc_id = slugify_doc_id(pol["title"])
-        ps = [Passage(doc_id=doc_id, ordinal=i, section=f"¶ {i + 1}", section_number=None, section_kind="paragraph",
-                      chapter_path=[], text=para["context"]) for i, para in enumerate(pol["paragraphs"])]
+        text = "\n\n".join(para["context"] for para in pol["paragraphs"])
+        ps = split_passages(doc_id, text, max_chars=1000, overlap=200)
         docs.append((doc_id, f"policyqa://{pol['title']}", ps, DocMeta(title=pol["title"], doc_type="guideline", language="en")))
-        for p, para in zip(ps, pol["paragraphs"], strict=True):
-            seg_text[p.id] = para["context"]
+        seg_text.update({p.id: p.text for p in ps})
+        for para in pol["paragraphs"]:
             questions += [(doc_id, pol["title"], qa["question"], qa["answers"][0]["text"]) for qa in para["qas"]]
     write_direct(settings, docs)
     if limit:
