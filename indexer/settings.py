@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     top_k: int = Field(default=5, ge=1, le=50)
     abstain_threshold: float = Field(default=0.35, ge=0.0, le=1.0, description="Evidence score below which regwatch says no indexed passage answers the question.")
     glossary_path: Path | None = Field(default=None, description="EN<->ZH term map; default corpus/glossary.yaml.")
-    llm: str | None = Field(default=None, description="Optional LLM for answer wording (not needed; answers are extractive by default).")
+    llm: str | None = Field(default=None, description="Reserved for an optional LLM wording step; not used yet (answers are extractive, see prompts/README.md).")
 
     # --- monitoring ----------------------------------------------------------------------------------------
     sources_file: Path | None = Field(default=None, description="Sources to watch; default corpus/sources.yaml.")
