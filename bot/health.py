@@ -96,36 +96,32 @@ class StoreCollector:
                 .select_from(outbox.join(changes, changes.c.change_id == outbox.c.change_id))
                 .where(outbox.c.state == "sent", outbox.c.sent_at.is_not(None))
             ).all()
-        c = CounterMetricFamily("regwatch_questions_answered", "Questions answered in Slack (stored answers).")
-        c.add_metric([], asked)
-        yield c
-        c = CounterMetricFamily("regwatch_abstentions", "Answers where no indexed passage supported an answer.")
-        c.add_metric([], abstentions)
-        yield c
-        c = CounterMetricFamily("regwatch_alerts_sent", "Alerts posted to Slack (each exactly once).")
-        c.add_metric([], by_state.get("sent", 0))
-        yield c
-        c = CounterMetricFamily("regwatch_alerts_failed", "Alerts given up on after permanent errors or too many retries.")
-        c.add_metric([], by_state.get("failed", 0))
-        yield c
-        g = GaugeMetricFamily("regwatch_alerts_pending", "Alerts queued or being sent.")
-        g.add_metric([], by_state.get("queued", 0) + by_state.get("sending", 0))
-        yield g
+        yield _single(CounterMetricFamily, "regwatch_questions_answered", "Questions answered in Slack (stored answers).", asked)
+        yield _single(CounterMetricFamily, "regwatch_abstentions", "Answers where no indexed passage supported an answer.",
+                      abstentions)
+        yield _single(CounterMetricFamily, "regwatch_alerts_sent", "Alerts posted to Slack (each exactly once).",
+                      by_state.get("sent", 0))
+        yield _single(CounterMetricFamily, "regwatch_alerts_failed",
+                      "Alerts given up on after permanent errors or too many retries.", by_state.get("failed", 0))
+        yield _single(GaugeMetricFamily, "regwatch_alerts_pending", "Alerts queued or being sent.",
+                      by_state.get("queued", 0) + by_state.get("sending", 0))
         yield _latency_histogram(HistogramMetricFamily, delays)
         c = CounterMetricFamily("regwatch_index_runs", "Index runs (regwatch index and watcher passes) by kind and outcome.",
                                 labels=["kind", "state"])
         for kind, state, n in run_rows:
             c.add_metric([kind, state], n)
         yield c
-        c = CounterMetricFamily("regwatch_changes_detected", "Changes recorded (new drafts, amendments, status changes, ...).")
-        c.add_metric([], n_changes)
-        yield c
-        g = GaugeMetricFamily("regwatch_documents", "Indexed documents (not removed).")
-        g.add_metric([], n_docs)
-        yield g
-        g = GaugeMetricFamily("regwatch_passages", "Live passages in the index.")
-        g.add_metric([], n_passages)
-        yield g
+        yield _single(CounterMetricFamily, "regwatch_changes_detected",
+                      "Changes recorded (new drafts, amendments, status changes, ...).", n_changes)
+        yield _single(GaugeMetricFamily, "regwatch_documents", "Indexed documents (not removed).", n_docs)
+        yield _single(GaugeMetricFamily, "regwatch_passages", "Live passages in the index.", n_passages)
+
+
+def _single(family: Any, name: str, documentation: str, value: float) -> Any:
+    """A metric family with one unlabelled sample."""
+    m = family(name, documentation)
+    m.add_metric([], value)
+    return m
 
 
 def _latency_histogram(family: Any, rows: Any) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -291,18 +292,21 @@ def _export_into(st_model: Any, tmp: Path, model_id: str) -> None:
     sample = hf_tok(VERIFY_TEXTS[:2], padding=True, return_tensors="pt")
     feeds = {n: sample[n].to("cpu") for n in input_names}
     onnx_path = tmp / MODEL_FILE
+    export = functools.partial(
+        torch.onnx.export,
+        wrapper,
+        (),
+        str(onnx_path),
+        kwargs=feeds,
+        input_names=input_names,
+        output_names=["last_hidden_state"],
+        opset_version=18,
+    )
     with torch.no_grad(), _quiet_exporter():
         try:
             batch, seq = torch.export.Dim("batch"), torch.export.Dim("sequence")
-            torch.onnx.export(
-                wrapper,
-                (),
-                str(onnx_path),
-                kwargs=feeds,
-                input_names=input_names,
-                output_names=["last_hidden_state"],
+            export(
                 dynamic_shapes={n: {0: batch, 1: seq} for n in input_names},
-                opset_version=18,
                 dynamo=True,
                 external_data=False,
                 verbose=False,
@@ -313,17 +317,7 @@ def _export_into(st_model: Any, tmp: Path, model_id: str) -> None:
             )
             onnx_path.unlink(missing_ok=True)
             axes = {n: {0: "batch", 1: "sequence"} for n in [*input_names, "last_hidden_state"]}
-            torch.onnx.export(
-                wrapper,
-                (),
-                str(onnx_path),
-                kwargs=feeds,
-                input_names=input_names,
-                output_names=["last_hidden_state"],
-                dynamic_axes=axes,
-                opset_version=18,
-                dynamo=False,
-            )
+            export(dynamic_axes=axes, dynamo=False)
     if not onnx_path.is_file():
         raise QueryEncoderError("the ONNX exporter wrote no single-file model (is it over 2 GB?)")
     max_len = st_model.max_seq_length or getattr(hf_tok, "model_max_length", 512)
