@@ -40,6 +40,7 @@ WEIGHTS: dict[str, dict[str, dict[str, float]]] = {
            "en": {"translated": 2.0, "dense_translated": 1.0, "named": 1.0}},
 }
 OTHER_LANGUAGE = 0.9  # prior of a passage not in the question's language
+PREAMBLE_PRIOR = 0.5  # prior of the text before a law's first article
 STATUS_PRIOR = {"in_force": 1.0, "published": 1.0, "partly_superseded": 0.85, "draft": 0.75,
                 "superseded": 0.6, "repealed": 0.5}
 TYPE_PRIOR = {"commentary": 0.85, "news": 0.8}
@@ -342,6 +343,9 @@ class Retriever:
                 score = fused[pid] * STATUS_PRIOR.get(doc.status, 0.9) * TYPE_PRIOR.get(doc.doc_type, 1.0)
             if q.refs.bare_articles and row["section_number"] in q.refs.bare_articles:
                 score *= 1.3
+            if row["section_kind"] == "preamble":
+                # A law's preamble is its title and adoption record: it matches the law's name, never a duty.
+                score *= PREAMBLE_PRIOR
             hits.append(Hit(
                 passage_id=pid, doc=doc, text=row["text"], section=row["section"],
                 section_number=row["section_number"], section_kind=row["section_kind"],
