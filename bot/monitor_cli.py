@@ -255,11 +255,11 @@ def probe_source(settings: Any, source: Any) -> dict[str, Any]:
     """What a source yields right now: feed items, matching links, the page's metadata or the folder's files."""
     from indexer.fetch import Fetcher, extract_links, parse_feed
     from indexer.parse import iter_documents, parse_bytes
-    from indexer.watch import _resolve_folder
+    from indexer.watch import resolve_folder
 
     out: dict[str, Any] = {"name": source.name, "kind": source.kind, "items": []}
     if source.kind == "folder":
-        root = _resolve_folder(settings.resolved_sources_file, source.path or "")
+        root = resolve_folder(settings.resolved_sources_file, source.path or "")
         out["items"] = [str(p) for p in iter_documents([root]) if source.wants(str(p.relative_to(root)))]
         out["summary"] = f"{len(out['items'])} files under {root}"
         return out

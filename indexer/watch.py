@@ -290,7 +290,7 @@ class _Watcher:
     def _folder(self, source: Source, out: SourceOutcome) -> Iterator[ParsedDocument]:
         from .parse import iter_documents
 
-        root = _resolve_folder(self.settings.resolved_sources_file, source.path or "")
+        root = resolve_folder(self.settings.resolved_sources_file, source.path or "")
         for path in iter_documents([root]):
             if not source.wants(str(path.relative_to(root))):
                 continue
@@ -303,7 +303,7 @@ class _Watcher:
             yield from self._parse(data, out, source.meta_defaults(), name=str(path.resolve()))
 
 
-def _resolve_folder(sources_file: Path, path: str) -> Path:
+def resolve_folder(sources_file: Path, path: str) -> Path:
     """Relative to the sources file's folder, else to the folder above it (the bundled file names `corpus/...`)."""
     p = Path(path).expanduser()
     candidates = [p] if p.is_absolute() else [sources_file.parent / p, sources_file.parent.parent / p]

@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import typer
-from slack_sdk.errors import SlackApiError
 
 from indexer.errors import ConfigError, RegwatchError
 from indexer.settings import Settings
@@ -163,6 +162,9 @@ def digest_command(
         now = utcnow()
         digest = render_digest(get_engine(settings), parse_since(since, now), now)
         if post:
+            # Imported only when posting, so slack_sdk stays off every other command's import path.
+            from slack_sdk.errors import SlackApiError
+
             from bot.slack import posting
             from bot.slack.alert_blocks import digest_messages
 
