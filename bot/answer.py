@@ -12,10 +12,10 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from indexer.glossary import is_cjk
 from indexer.tokenize import tokenize
 
 from .cite import check, renumber
-from .glossary import is_cjk
 from .retrieve import Hit, Query, Retriever
 from .types import Answer, Citation, Filters
 

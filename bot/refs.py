@@ -7,9 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from indexer.glossary import Glossary, is_cjk
 from indexer.numerals import zh_to_int
-
-from .glossary import Glossary, is_cjk
 
 _EN_ART = re.compile(
     r"\b(?:articles?|arts?\.?)\s*(?P<nums>\d{1,3}(?:\s*(?:,|and|or|&|to|-|–)\s*\d{1,3})*)", re.IGNORECASE

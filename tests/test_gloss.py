@@ -1,0 +1,53 @@
+"""The English gloss of Chinese text that lets the English-only bundled model place Chinese passages and questions."""
+
+from __future__ import annotations
+
+from indexer.gloss import Glosser, cedict, make_glosser
+from indexer.glossary import Glossary, TermGroup
+from indexer.models import DocMeta, Passage
+from indexer.pipeline import embed_text
+
+GLOSSARY = Glossary([TermGroup(en=("outbound data transfer security assessment",), zh=("数据出境安全评估",)),
+                     TermGroup(en=("security assessment",), zh=("安全评估",))])
+
+
+def test_glossary_terms_win_and_the_longest_term_is_taken() -> None:
+    out = Glosser(GLOSSARY).gloss("申报数据出境安全评估")
+    assert "outbound data transfer security assessment" in out
+    assert out.count("security assessment") == 1  # the shorter term inside the longer one is not glossed again
+
+
+def test_dictionary_senses_prefer_the_common_reading() -> None:
+    d = cedict()
+    assert d["结果"] == "outcome"  # jie2guo3, not jie1guo3 "to bear fruit"
+    assert d["年"] == "year"  # not the old variant 秊 "grain"
+    assert d["延长"] == "prolong"  # "to prolong" loses its "to "
+    assert len(d) > 100_000
+
+
+def test_articles_numbers_and_latin_text_survive() -> None:
+    out = Glosser(Glossary.empty()).gloss("第九条 评估结果有效期为3年。GB/T 43697-2024")
+    assert out.startswith("Article 9 ")
+    assert "year" in out and "3" in out and "GB/T 43697-2024" in out
+
+
+def test_function_words_are_dropped_and_english_is_left_alone() -> None:
+    g = Glosser(Glossary.empty())
+    assert "of" not in g.gloss("个人的信息").split()
+    assert g.gloss("Article 38 of the PIPL") == "Article 38 of the PIPL"
+
+
+def test_embed_text_glosses_chinese_passages_only() -> None:
+    g = Glosser(GLOSSARY)
+    zh = Passage(doc_id="d", ordinal=0, section="第五条", section_number=5, section_kind="article",
+                 chapter_path=[], text="第五条 数据处理者应当开展数据出境安全评估。")
+    en = Passage(doc_id="e", ordinal=0, section="Article 5", section_number=5, section_kind="article",
+                 chapter_path=[], text="Article 5 A processor shall carry out an assessment.")
+    assert "outbound data transfer security assessment" in embed_text(zh, DocMeta(title="办法", language="zh"), g)
+    assert embed_text(zh, DocMeta(title="办法", language="zh"), None).endswith("数据出境安全评估。")
+    assert embed_text(en, DocMeta(title="Rules"), g) == "Rules\nArticle 5 A processor shall carry out an assessment."
+
+
+def test_switched_off_for_multilingual_models() -> None:
+    assert make_glosser(GLOSSARY, enabled=False) is None
+    assert isinstance(make_glosser(None, enabled=True), Glosser)
