@@ -40,16 +40,12 @@ def settings_for(data: Path) -> Any:
     return Settings(_env_file=None, data_dir=data)  # type: ignore[call-arg]
 
 
-def stored_vectors(settings: Any, ids: list[str]) -> np.ndarray:
-    from indexer.embed import model_identity
-    from indexer.vectorstore import VectorStore
+def raw_vectors(settings: Any, texts: list[str]) -> np.ndarray:
+    """The plain model over the passages as regwatch embeds them (title + text) but without the English gloss of
+    Chinese: the dense baseline is what the model alone does."""
+    from indexer.embed import make_embedder
 
-    vs = VectorStore(settings, model_id=model_identity(settings.embedding_model))
-    out: dict[str, Any] = {}
-    for i in range(0, len(ids), 2000):
-        got = vs.collection.get(ids=ids[i : i + 2000], include=["embeddings"])
-        out.update(zip(got["ids"], got["embeddings"], strict=False))
-    return np.asarray([out[i] for i in ids], dtype=np.float32)
+    return np.asarray(make_embedder(settings, purpose="index").embed_documents(texts), dtype=np.float32)
 
 
 def write_direct(settings: Any, docs: list[tuple[str, str, list[Any], Any]]) -> None:
@@ -70,7 +66,7 @@ def write_direct(settings: Any, docs: list[tuple[str, str, list[Any], Any]]) -> 
             jobs.append((doc_id, source, passages, meta, v))
             for p in passages:
                 ids.append(p.id)
-                texts.append(embed_text(p, meta))
+                texts.append(embed_text(p, meta, ix.glosser))
                 metas.append(_chroma_meta(p, v, meta, texts[-1]))
         ix.vectors.add(ix.embedder.langchain, ids, texts, metas)
         for doc_id, source, passages, meta, v in jobs:
@@ -95,8 +91,9 @@ def own_set(work: Path, quick: bool) -> dict[str, Any]:
     from bot.answer import Asker
     from bot.retrieve import Retriever
     from indexer.embed import make_embedder
-    from indexer.ledger import Ledger
-    from indexer.pipeline import Indexer
+    from indexer.ledger import Ledger, row_to_passage
+    from indexer.models import DocMeta
+    from indexer.pipeline import Indexer, embed_text
 
     qs = yaml.safe_load((REPO / "bench" / "questions.yaml").read_text(encoding="utf-8"))["questions"]
     settings = settings_for(work / "own")
@@ -137,7 +134,9 @@ def own_set(work: Path, quick: bool) -> dict[str, Any]:
 
     answerable = [q for q in qs if q.get("gold")]
     bm25 = BM25Baseline([p["passage_id"] for p in rows], [p["text"] for p in rows])
-    dense = DenseBaseline([p["passage_id"] for p in rows], stored_vectors(settings, [p["passage_id"] for p in rows]))
+    metas = {d: DocMeta.from_dict(docs[d]["meta"]) for d in docs}
+    dense = DenseBaseline([p["passage_id"] for p in rows],
+                          raw_vectors(settings, [embed_text(row_to_passage(p), metas[p["doc_id"]]) for p in rows]))
     enc = make_embedder(settings, purpose="query")
     files = sorted(p for p in REGS.rglob("*.md"))
     lc = LangChainBaseline([(str(f), f.read_text(encoding="utf-8"), {}) for f in files], model_path())
@@ -180,6 +179,7 @@ def policyqa(work: Path, limit: int | None) -> dict[str, Any]:
     from indexer.embed import make_embedder
     from indexer.metadata import slugify_doc_id
     from indexer.models import DocMeta
+    from indexer.pipeline import embed_text
     from indexer.structure import split_passages
 
     data = json.loads((SHARED / "datasets" / "PolicyQA" / "dev.json").read_text(encoding="utf-8"))["data"]
@@ -202,7 +202,8 @@ def policyqa(work: Path, limit: int | None) -> dict[str, Any]:
     ids = list(seg_text)
     groups = [i.split("::")[0] for i in ids]
     bm25 = BM25Baseline(ids, [seg_text[i] for i in ids], groups)
-    dense = DenseBaseline(ids, stored_vectors(settings, ids), groups)
+    plain = {p.id: embed_text(p, meta) for _, _, ps, meta in docs for p in ps}  # as regwatch embeds it, no gloss
+    dense = DenseBaseline(ids, raw_vectors(settings, [plain[i] for i in ids]), groups)
     enc = make_embedder(settings, purpose="query")
     lc = LangChainBaseline([(pol["title"], "\n\n".join(p["context"] for p in pol["paragraphs"]), {"policy": pol["title"]})
                             for pol in data], model_path())
@@ -224,6 +225,7 @@ def lecoqa(work: Path, limit: int | None) -> dict[str, Any]:
     from indexer.embed import make_embedder
     from indexer.models import DocMeta, Passage
     from indexer.numerals import zh_to_int
+    from indexer.pipeline import embed_text
 
     root = SHARED / "datasets" / "LeCoQA"
     arts = [json.loads(line) for line in (root / "articles.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -251,7 +253,8 @@ def lecoqa(work: Path, limit: int | None) -> dict[str, Any]:
     ids = list(pid_art)
     texts = {p.id: p.text for _, _, ps, _ in docs for p in ps}
     bm25 = BM25Baseline(ids, [texts[i] for i in ids])
-    dense = DenseBaseline(ids, stored_vectors(settings, ids))
+    plain = {p.id: embed_text(p, meta) for _, _, ps, meta in docs for p in ps}  # title + text, no gloss
+    dense = DenseBaseline(ids, raw_vectors(settings, [plain[i] for i in ids]))
     enc = make_embedder(settings, purpose="query")
     lc = LangChainBaseline([(a["id"], a["text"], {}) for a in arts], model_path())
     r = Retriever(settings)
@@ -300,6 +303,11 @@ def main() -> None:
             out["sets"][name] = res
             print(f"{name}: {json.dumps(res['methods'])}", flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
+    old = RESULTS / "quality.json"
+    if old.is_file() and set(out["sets"]) != {"own", "policyqa", "lecoqa"}:
+        # A partial run (--sets) updates its sets and keeps the others' last figures.
+        prev = json.loads(old.read_text(encoding="utf-8"))
+        out["sets"] = {**prev.get("sets", {}), **out["sets"]}
     (RESULTS / "quality.json").write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     md = table(out)
     (RESULTS / "quality.md").write_text(md + "\n", encoding="utf-8")

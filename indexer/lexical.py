@@ -6,6 +6,7 @@ holds, so a run that died between the ledger commit and this update is repaired 
 
 from __future__ import annotations
 
+import math
 import re
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -24,7 +25,13 @@ CREATE VIRTUAL TABLE IF NOT EXISTS fts_vocab USING fts5vocab(fts, 'row');
 # and at most MAX_TERMS of the rarest terms are kept. This keeps latency flat as the index grows.
 COMMON_SHARE = 0.08
 MAX_TERMS = 24
+RESCORE_POOL = 50  # candidates re-scored with the whole query when pruning left terms out
+BM25_K1, BM25_B = 1.2, 0.75
 _SIMPLE = re.compile(r"^[\w\u3400-\u9fff]+$")
+
+
+def _idf(n: int, df: int) -> float:
+    return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
 
 def _quote(tok: str) -> str:
@@ -67,15 +74,15 @@ class LexicalIndex:
             self.conn.execute("DELETE FROM doc_versions")
 
     def search(
-        self, query: str | Sequence[str], k: int = 20, *, doc_ids: Sequence[str] | None = None
+        self, query: str | Sequence[str], k: int = 20, *, doc_ids: Sequence[str] | None = None, rescore: bool = True
     ) -> list[tuple[str, float]]:
         """(passage_id, score) best first; score is -bm25, so higher is better. Tokens are OR-ed."""
-        tokens = tokenize(query) if isinstance(query, str) else list(query)
-        uniq = self._select_terms(list(dict.fromkeys(t for t in tokens if t)))
+        tokens = [t for t in (tokenize(query) if isinstance(query, str) else list(query)) if t]
+        uniq = self._select_terms(list(dict.fromkeys(tokens)))
         if not uniq:
             return []
         match = " OR ".join(_quote(t) for t in uniq)
-        sql = "SELECT passage_id, bm25(fts) AS s FROM fts WHERE fts MATCH ?"
+        sql = "SELECT passage_id, bm25(fts) AS s, tokens FROM fts WHERE fts MATCH ?"
         params: list[object] = [match]
         if doc_ids is not None:
             if not doc_ids:
@@ -83,8 +90,39 @@ class LexicalIndex:
             sql += f" AND doc_id IN ({','.join('?' * len(doc_ids))})"
             params.extend(doc_ids)
         sql += " ORDER BY s LIMIT ?"
-        params.append(k)
-        return [(pid, -score) for pid, score in self.conn.execute(sql, params).fetchall()]
+        params.append(max(k, RESCORE_POOL))
+        rows = self.conn.execute(sql, params).fetchall()
+        if not rescore or len(tokens) == len(uniq) or not rows:
+            return [(pid, -score) for pid, score, _ in rows[:k]]
+        return self._rescore(tokens, rows)[:k]
+
+    def _rescore(self, tokens: list[str], rows: list[tuple[str, float, str]]) -> list[tuple[str, float]]:
+        """Okapi BM25 of the candidates with the whole query, repeated words included.
+
+        FTS5 can only OR the pruned, de-duplicated terms; a word asked twice, or a common word the pruning left out,
+        still tells which of the candidates fits best. Only the candidates are scored, so the cost stays flat.
+        """
+        qtf: dict[str, int] = {}
+        for t in tokens:
+            qtf[t] = qtf.get(t, 0) + 1
+        df = self.document_frequencies([t for t in qtf if _SIMPLE.match(t)])
+        n, avgdl = max(self._rows(), 1), self._avgdl()
+        docs = [text.split() for _, _, text in rows]
+        for t in qtf:
+            if not _SIMPLE.match(t):  # a phrase ('gb/t') has no vocabulary row: count it among the candidates
+                df[t] = sum(1 for toks in docs if t in toks) or 1
+        idf = {t: _idf(n, df[t]) for t in qtf if t in df}
+        out = []
+        for (pid, _s, _text), toks in zip(rows, docs, strict=True):
+            norm = BM25_K1 * (1 - BM25_B + BM25_B * len(toks) / avgdl)
+            tf: dict[str, int] = {}
+            for t in toks:
+                if t in idf:
+                    tf[t] = tf.get(t, 0) + 1
+            score = sum(qtf[t] * idf[t] * f * (BM25_K1 + 1) / (f + norm) for t, f in tf.items())
+            out.append((pid, score))
+        out.sort(key=lambda x: -x[1])
+        return out
 
     def _select_terms(self, terms: list[str]) -> list[str]:
         """The query's informative terms: unknown ones dropped, very common ones dropped, the rarest kept."""
@@ -108,6 +146,13 @@ class LexicalIndex:
             sql = f"SELECT term, doc FROM fts_vocab WHERE term IN ({','.join('?' * len(chunk))})"
             df.update(self.conn.execute(sql, chunk).fetchall())
         return df
+
+    def _avgdl(self) -> float:
+        version = self.conn.execute("PRAGMA data_version").fetchone()[0]
+        if getattr(self, "_avgdl_cache", (None, 0.0))[0] != version:
+            total = self.conn.execute("SELECT coalesce(sum(cnt), 0) FROM fts_vocab").fetchone()[0]
+            self._avgdl_cache = (version, max(float(total) / max(self.count(), 1), 1.0))
+        return self._avgdl_cache[1]
 
     def _rows(self) -> int:
         # Cached per data version: counting 100k rows on every query would cost more than the query.

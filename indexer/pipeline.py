@@ -13,10 +13,13 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import ParseError, RegwatchError
+from .gloss import Glosser, make_glosser
+from .glossary import load_glossary, question_language
 from .ledger import Ledger, row_to_passage
 from .models import DocMeta, ParsedDocument, Passage, sha256
 from .structure import split_passages
@@ -77,10 +80,16 @@ class _Job:
     source_name: str | None = None
 
 
-def embed_text(p: Passage, meta: DocMeta) -> str:
-    """What the model sees: the passage with its instrument and chapter, so 'Article 23' knows it is the PIPL's."""
+def embed_text(p: Passage, meta: DocMeta, glosser: Glosser | None = None) -> str:
+    """What the model sees: the passage with its instrument and chapter, so 'Article 23' knows it is the PIPL's.
+
+    Chinese text goes through the English gloss when there is a glosser (see indexer/gloss.py).
+    """
     head = " / ".join(x for x in [meta.short_title or meta.title, *p.chapter_path] if x)
-    return f"{head}\n{p.text}"
+    text = f"{head}\n{p.text}"
+    if glosser is not None and question_language(text) == "zh":
+        return glosser.gloss(text)
+    return text
 
 
 class Indexer:
@@ -109,6 +118,10 @@ class Indexer:
 
             self._embedder = make_embedder(self.settings, purpose="index")
         return self._embedder
+
+    @cached_property
+    def glosser(self) -> Glosser | None:
+        return make_glosser(load_glossary(self.settings.resolved_glossary), enabled=self.settings.gloss_chinese)
 
     def close(self) -> None:
         self.lexical.close()
@@ -273,7 +286,7 @@ class Indexer:
         for j in jobs:
             for p in j.passages:
                 ids.append(p.id)
-                texts.append(embed_text(p, j.parsed.meta))
+                texts.append(embed_text(p, j.parsed.meta, self.glosser))
                 metas.append(_chroma_meta(p, j.version, j.parsed.meta, texts[-1]))
         stored = self.vectors.get_meta(ids)
         todo = [i for i, pid in enumerate(ids) if stored.get(pid, {}).get("embed_hash") != metas[i]["embed_hash"]]
@@ -390,7 +403,7 @@ class Indexer:
             p = row_to_passage(r)
             meta = metas_by_doc[p.doc_id]
             ids_.append(pid)
-            texts.append(embed_text(p, meta))
+            texts.append(embed_text(p, meta, self.glosser))
             metas.append(_chroma_meta(p, r["version"], meta, texts[-1]))
         self.vectors.add(self.embedder.langchain, ids_, texts, metas)
 

