@@ -46,6 +46,10 @@ WEIGHTS: dict[str, dict[str, dict[str, float]]] = {
 }
 OTHER_LANGUAGE = 0.9  # prior of a passage not in the question's language
 PREAMBLE_PRIOR = 0.5  # prior of the text before a law's first article
+# Articles under "General Provisions / 总则" (purpose, scope, principles) share words with almost every question
+# about the law but rarely hold the duty asked about.
+GENERAL_PRIOR = 0.85
+_GENERAL = re.compile(r"general provisions|总\s*则", re.IGNORECASE)
 STATUS_PRIOR = {"in_force": 1.0, "published": 1.0, "partly_superseded": 0.85, "draft": 0.75,
                 "superseded": 0.6, "repealed": 0.5}
 TYPE_PRIOR = {"commentary": 0.85, "news": 0.8}
@@ -134,6 +138,7 @@ class Catalog:
             )
         self.names = NameIndex(self.docs.values(), glossary)
         self._successors = self._link_successors()
+        self.translations = self._link_translations()
 
     def _resolve(self, ref: str) -> str | None:
         """'zh/CSL_2026-consolidated_zh' (a source path without suffix, or a doc_id) -> doc_id."""
@@ -160,6 +165,23 @@ class Catalog:
         for old, new in out.items():
             lang = self.docs[old].language
             new.sort(key=lambda n: (self.docs[n].language != lang, n))
+        return out
+
+    def _link_translations(self) -> dict[str, str]:
+        """doc_id -> the same instrument in the other language: front matter `translation_of`, else the only two
+        documents of one type, in different languages, with the same published and effective dates."""
+        out: dict[str, str] = {}
+        for d in self.docs.values():
+            if (ref := d.meta.get("translation_of")) and (t := self._resolve(str(ref))) and t != d.doc_id:
+                out[d.doc_id], out[t] = t, d.doc_id
+        groups: dict[tuple[str, str, str], list[DocInfo]] = {}
+        for d in self.docs.values():
+            pub, eff = d.meta.get("published"), d.meta.get("effective")
+            if pub and eff and d.doc_id not in out:
+                groups.setdefault((d.doc_type, str(pub)[:10], str(eff)[:10]), []).append(d)
+        for g in groups.values():
+            if len(g) == 2 and g[0].language != g[1].language:
+                out[g[0].doc_id], out[g[1].doc_id] = g[1].doc_id, g[0].doc_id
         return out
 
     def successors(self, doc_id: str) -> list[str]:
@@ -347,8 +369,11 @@ class Retriever:
                 continue  # a vector or lexical entry the ledger no longer vouches for
             if pid not in fused:
                 continue
-            if doc.doc_id in named:
+            if doc.doc_id in named and not named.intersection(cat.successors(doc.doc_id)):
                 score = fused[pid] * NAMED_DOC_BOOST  # asked for by name: its status is no reason to rank it lower
+            elif doc.doc_id in named:
+                # The name fits the old and the new text alike ('网络安全法'): the text in force comes first.
+                score = fused[pid] * NAMED_DOC_BOOST * STATUS_PRIOR.get(doc.status, 0.9)
             else:
                 score = fused[pid] * STATUS_PRIOR.get(doc.status, 0.9) * TYPE_PRIOR.get(doc.doc_type, 1.0)
             if q.refs.bare_articles and row["section_number"] in q.refs.bare_articles:
@@ -356,6 +381,8 @@ class Retriever:
             if row["section_kind"] == "preamble":
                 # A law's preamble is its title and adoption record: it matches the law's name, never a duty.
                 score *= PREAMBLE_PRIOR
+            elif _GENERAL.search(" ".join(row["chapter_path"] or [])):
+                score *= GENERAL_PRIOR
             hits.append(Hit(
                 passage_id=pid, doc=doc, text=row["text"], section=row["section"],
                 section_number=row["section_number"], section_kind=row["section_kind"],
@@ -365,7 +392,7 @@ class Retriever:
                 caveat=cat.caveat(doc), superseded_by=cat.successors(doc.doc_id) if doc.status != "in_force" else [],
             ))
         hits.sort(key=lambda h: (-h.score, h.passage_id))
-        hits = collapse_duplicates(hits, k)
+        hits = collapse_duplicates(hits, k, cat.translations)
         timings["fuse"] = _ms(t)
         return Retrieval(q, hits, timings)
 
@@ -473,8 +500,10 @@ def _shingles(text: str, n: int = 4) -> set[str]:
     return {t[i : i + n] for i in range(max(1, len(t) - n + 1))}
 
 
-def collapse_duplicates(hits: list[Hit], k: int | None = None) -> list[Hit]:
-    """The best of each group, up to k: parts of one article, and texts that are (nearly) the same."""
+def collapse_duplicates(hits: list[Hit], k: int | None = None, translations: dict[str, str] | None = None) -> list[Hit]:
+    """The best of each group, up to k: parts of one article, texts that are (nearly) the same, and one article in
+    the two language versions of an instrument (unless the question referred to it outright)."""
+    translations = translations or {}
     kept: list[tuple[Hit, set[str]]] = []
     for h in hits:
         if k is not None and len(kept) >= k:
@@ -483,8 +512,11 @@ def collapse_duplicates(hits: list[Hit], k: int | None = None) -> list[Hit]:
         twin = None
         for o, osh in kept:
             same_unit = o.doc.doc_id == h.doc.doc_id and o.section == h.section and o.section_kind == h.section_kind
+            translated = (translations.get(o.doc.doc_id) == h.doc.doc_id and h.section_kind == o.section_kind == "article"
+                          and h.section_number == o.section_number and "reference" not in (h.via, o.via))
             inter = len(sh & osh)
-            if same_unit and h.section_kind != "paragraph" or inter and (inter / len(sh | osh) >= DUP_JACCARD or inter / min(len(sh), len(osh)) >= 0.95):
+            if same_unit and h.section_kind != "paragraph" or translated or inter and (
+                    inter / len(sh | osh) >= DUP_JACCARD or inter / min(len(sh), len(osh)) >= 0.95):
                 twin = o
             if twin:
                 break

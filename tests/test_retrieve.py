@@ -100,6 +100,25 @@ def test_meaning_crosses_languages_through_the_gloss(retriever: Retriever) -> No
     assert "consent" in text and not any("\u4e00" <= c <= "\u9fff" for c in text)
 
 
+def test_one_article_in_two_languages_is_one_hit(retriever: Retriever) -> None:
+    assert retriever.catalog().translations["pipl_2021_en"] == "pipl_2021_zh"
+    assert "csl_2016_zh" not in retriever.catalog().translations  # no English text of the 2016 law is indexed
+    hits = _top(retriever, "Which categories of data are treated as sensitive personal information?", k=10)
+    keys = [(h.doc.doc_id.rsplit("_", 1)[0], h.section_number) for h in hits if h.section_kind == "article"]
+    assert len(keys) == len(set(keys))  # PIPL Article 28 is shown once, in whichever language ranked higher
+    art28 = next(h for h in hits if h.doc.doc_id.startswith("pipl_2021") and h.section_number == 28)
+    other = "pipl_2021_zh" if art28.doc.doc_id == "pipl_2021_en" else "pipl_2021_en"
+    assert any(d.startswith(other + "::") for d in art28.duplicates)
+
+
+def test_a_name_that_fits_old_and_new_text_prefers_the_text_in_force(retriever: Retriever) -> None:
+    # '网络安全法' names the 2016 law and its 2026 consolidation alike: the superseded text keeps its lower prior.
+    hits = _top(retriever, "网络安全法规定的网络运营者安全保护义务有哪些？")
+    assert hits and all(h.doc.status == "in_force" for h in hits)
+    old = _top(retriever, "Under the original 2016 Cybersecurity Law, how much could a network operator be fined?")
+    assert old[0].doc.doc_id == "csl_2016_zh"  # named on its own, the superseded law is not pushed down
+
+
 def test_chinese_question_finds_english_only_record(retriever: Retriever) -> None:
     hits = _top(retriever, "人工智能生成合成内容的显式标识和隐式标识分别是什么？", k=10)
     assert any(h.doc.doc_id.startswith("gb-45438-2025") for h in hits)
