@@ -10,6 +10,7 @@ import math
 import re
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from indexer.glossary import is_cjk
@@ -59,7 +60,7 @@ class Concept:
     weight: float
     glossary: bool = False  # a domain term: the glossary knows it
 
-    def covered_by(self, tokens: set[str]) -> bool:
+    def covered_by(self, tokens: set[str] | frozenset[str]) -> bool:
         return any(f <= tokens for f in self.forms)
 
 
@@ -83,6 +84,14 @@ def sentences(text: str) -> list[str]:
         splitter = _SENT_ZH if is_cjk(line) else _SENT_EN
         out.extend(s.strip() for s in splitter.split(line) if s.strip())
     return out
+
+
+@lru_cache(maxsize=8192)
+def _analysed(text: str) -> tuple[list[str], list[frozenset[str]]]:
+    """A passage's sentences and their tokens. Cached: jieba is the costly part of composing, and the same passages
+    come back for many questions. Callers must not mutate the lists."""
+    sents = sentences(clean(text))
+    return sents, [frozenset(tokenize(x)) for x in sents]
 
 
 class Asker:
@@ -147,7 +156,7 @@ class Asker:
 
     def unknown_subjects(self, q: Query) -> list[str]:
         """Instruments and acronyms the question is about that nothing indexed mentions ('GDPR', 'HIPAA')."""
-        out = list(self.retriever.catalog().names.unresolved_instruments(q.text))
+        out = list(q.unresolved)
         glossed = {t.lower() for g in q.expansion.matched for t in (*g.en, *g.zh)}
         for m in _ACRONYM.finditer(q.text):
             a = m.group(1)
@@ -163,8 +172,7 @@ class Asker:
         off_corpus = bool(self.unknown_subjects(q))
         out: list[Scored] = []
         for h in hits:
-            sents = sentences(clean(h.text))
-            sent_toks = [set(tokenize(x)) for x in sents]  # tokenised once: jieba is the costly part of composing
+            sents, sent_toks = _analysed(h.text)
             toks = set().union(*sent_toks) if sent_toks else set()
             coverage = sum(c.weight for c in concepts if c.covered_by(toks)) / total
             evidence = EVIDENCE_SCALE * (W_COVERAGE * coverage + W_DOMAIN * domain)
@@ -178,7 +186,7 @@ class Asker:
             out.append(s)
         return out
 
-    def _pick(self, sents: list[str], sent_toks: list[set[str]], concepts: list[Concept], total: float) -> list[int]:
+    def _pick(self, sents: list[str], sent_toks: list[frozenset[str]], concepts: list[Concept], total: float) -> list[int]:
         """Indices of the sentences that carry the answer: the best one, a close second, a list it introduces."""
         if not sents:
             return []

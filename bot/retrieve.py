@@ -39,10 +39,10 @@ RRF_K = 5  # small: a passage that tops one list must be able to beat one that i
 # text lean on meaning a little more than on words (1.5; chosen on every 4th PolicyQA question).
 # question language -> passage language -> list -> weight.
 WEIGHTS: dict[str, dict[str, dict[str, float]]] = {
-    "en": {"en": {"dense": 1.5, "lexical": 1.0, "named": 1.0, "named_dense": 1.0},
-           "zh": {"translated": 2.0, "dense": 2.0, "named": 1.0, "named_dense": 1.0}},
-    "zh": {"zh": {"lexical": 1.0, "dense": 0.3, "named": 1.0, "named_dense": 1.0},
-           "en": {"translated": 2.0, "dense": 1.0, "dense_translated": 1.0, "named": 1.0, "named_dense": 1.0}},
+    "en": {"en": {"dense": 1.5, "lexical": 1.0, "named": 1.0},
+           "zh": {"translated": 2.0, "dense": 2.0, "named": 1.0}},
+    "zh": {"zh": {"lexical": 1.0, "dense": 0.3, "named": 1.0},
+           "en": {"translated": 2.0, "dense": 1.0, "named": 1.0}},
 }
 OTHER_LANGUAGE = 0.9  # prior of a passage not in the question's language
 PREAMBLE_PRIOR = 0.5  # prior of the text before a law's first article
@@ -56,6 +56,7 @@ TYPE_PRIOR = {"commentary": 0.85, "news": 0.8}
 NAMED_DOC_BOOST = 1.6  # a law named in the question ('What does the PIPL say about…') lifts its passages
 REFERENCE_BONUS = 10.0  # an explicit 'PIPL Article 38' goes straight to the top
 DUP_JACCARD = 0.8
+ROW_CACHE = 20_000  # passage rows kept between questions
 
 # The translated-terms and named-document lists repeat tokens across a term's variants (数据出境 / 数据出境安全评估):
 # re-scoring those with repeats would count one concept several times, so they keep FTS5's ranking.
@@ -114,6 +115,7 @@ class Query:
     tokens: list[str]
     expansion: Expansion
     refs: References
+    unresolved: list[str] = field(default_factory=list)  # instruments named in the question that nothing indexed is
 
 
 @dataclass
@@ -273,6 +275,7 @@ class Retriever:
         self._lock = threading.Lock()
         self._catalog: Catalog | None = None
         self._df: dict[str, int] = {}
+        self._rows: dict[str, dict[str, Any]] = {}
 
     def warm(self) -> None:
         tokenize("预热 warm up")
@@ -317,8 +320,19 @@ class Retriever:
                         rows = [dict(r) for r in c.execute(select(documents)).mappings()]
                     self._catalog = Catalog(rows, self.glossary, stamp)
                     self._df = {}
+                    self._rows = {}
                 cat = self._catalog
         return cat
+
+    def passages(self, ids: set[str]) -> dict[str, dict[str, Any]]:
+        """Ledger rows of these passages, cached until the ledger changes (the same articles recur across questions)."""
+        cache = self._rows
+        missing = [p for p in ids if p not in cache]
+        if missing:
+            if len(cache) > ROW_CACHE:
+                cache.clear()
+            cache.update(self.ledger.passages_by_id(missing))
+        return {p: cache[p] for p in ids if p in cache}
 
     def doc_freq(self, token: str) -> tuple[int, int]:
         """(passages containing `token`, all passages) from the lexical index, cached until the ledger changes."""
@@ -329,18 +343,19 @@ class Retriever:
         return self._df[token], self._df["__N__"]
 
     # --- the query ---------------------------------------------------------------------------------------
-    def analyse(self, question: str) -> Query:
-        cat = self.catalog()
+    def analyse(self, question: str, cat: Catalog | None = None) -> Query:
+        cat = cat or self.catalog()
         lang = question_language(question)
         exp = self.glossary.expand(question)
-        return Query(question, lang, tokenize(question), exp, cat.names.resolve(question))
+        return Query(question, lang, tokenize(question), exp, cat.names.resolve(question),
+                     list(cat.names.unresolved_instruments(question)))
 
     def search(self, question: str, *, k: int = 10, filters: Filters | None = None, pool: int | None = None) -> Retrieval:
         """The k best passages for `question`, best first, near-duplicates collapsed."""
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         cat = self.catalog()
-        q = self.analyse(question)
+        q = self.analyse(question, cat)
         allow = cat.allowed(filters)
         timings["analyse"] = _ms(t0)
         if allow is not None and not allow:
@@ -353,7 +368,7 @@ class Retriever:
         via: dict[str, str] = {}
         refs = self._reference_passages(q.refs, cat, allow_set, question, allow, q.language)
         candidates = {pid for items in rankings.values() for pid, _ in items} | set(refs)
-        rows = self.ledger.passages_by_id(candidates)
+        rows = self.passages(candidates)
         lang = {pid: cat.docs[r["doc_id"]].language for pid, r in rows.items() if r["doc_id"] in cat.docs}
         fused, ranks = fuse(rankings, WEIGHTS.get(q.language, WEIGHTS["en"]), lang, q.language)
         for i, pid in enumerate(refs):
@@ -415,17 +430,12 @@ class Retriever:
         timings["embed"] = _ms(t)
         t = time.perf_counter()
         out["dense"] = self.vectors.query(vec, pool, doc_ids=allow)
-        if q.language == "zh" and q.expansion.en_terms:
-            # The model reads English: an English rendering of the question's terms finds English passages.
-            alt = self.embedder.embed_query("; ".join(q.expansion.en_terms))
-            out["dense_translated"] = self.vectors.query(alt, pool, doc_ids=allow)
         timings["dense"] = _ms(t)
         named = [d for d in q.refs.named_docs if allow is None or d in allow]
         if named:
             # The question names a document ('under the 2016 Cybersecurity Law'): search inside it in both languages.
             toks = q.tokens + [tok for term in other for tok in tokenize(term)]
             out["named"] = self.lexical.search(toks, pool, doc_ids=named, rescore=RESCORE_TRANSLATED)
-            out["named_dense"] = self.vectors.query(vec, pool, doc_ids=named)
         return out, vec
 
     @cached_property

@@ -141,8 +141,13 @@ class VectorStore:
         where: dict[str, Any] | None = None
         if doc_ids is not None:
             where = {"doc_id": {"$in": list(doc_ids)}}
-        n = max(1, min(k, self.count()))
-        res = self.collection.query(query_embeddings=[list(vector)], n_results=n, where=where, include=["distances"])
+        try:
+            # Chroma 1.x returns what there is when k exceeds it: no count() round trip on every question.
+            res = self.collection.query(query_embeddings=[list(vector)], n_results=max(1, k), where=where,
+                                        include=["distances"])
+        except Exception:  # an older server that refuses k > count: ask for what it holds
+            n = max(1, min(k, self.count()))
+            res = self.collection.query(query_embeddings=[list(vector)], n_results=n, where=where, include=["distances"])
         return [(pid, 1.0 - float(d)) for pid, d in zip(res["ids"][0], res["distances"][0], strict=False)]
 
     def count(self) -> int:
