@@ -11,6 +11,7 @@ import re
 import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from .tokenize import tokenize
 
@@ -25,6 +26,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS fts_vocab USING fts5vocab(fts, 'row');
 # and at most MAX_TERMS of the rarest terms are kept. This keeps latency flat as the index grows.
 COMMON_SHARE = 0.08
 MAX_TERMS = 24
+POSTINGS_BUDGET = 10_000  # rows the OR query may touch; binds only on large indexes (100k passages), never on 1k
 RESCORE_POOL = 50  # candidates re-scored with the whole query when pruning left terms out
 BM25_K1, BM25_B = 1.2, 0.75
 _SIMPLE = re.compile(r"^[\w\u3400-\u9fff]+$")
@@ -48,6 +50,7 @@ class LexicalIndex:
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.executescript(_SCHEMA)
+        self._cache: dict[str, Any] = {}
 
     def close(self) -> None:
         self.conn.close()
@@ -62,16 +65,19 @@ class LexicalIndex:
             self.conn.execute("DELETE FROM fts WHERE doc_id = ?", (doc_id,))
             self.conn.executemany("INSERT INTO fts(tokens, passage_id, doc_id) VALUES (?, ?, ?)", rows)
             self.conn.execute("INSERT OR REPLACE INTO doc_versions VALUES (?, ?)", (doc_id, version))
+        self._changed()
 
     def remove_document(self, doc_id: str) -> None:
         with self.conn:
             self.conn.execute("DELETE FROM fts WHERE doc_id = ?", (doc_id,))
             self.conn.execute("DELETE FROM doc_versions WHERE doc_id = ?", (doc_id,))
+        self._changed()
 
     def clear(self) -> None:
         with self.conn:
             self.conn.execute("DELETE FROM fts")
             self.conn.execute("DELETE FROM doc_versions")
+        self._changed()
 
     def search(
         self, query: str | Sequence[str], k: int = 20, *, doc_ids: Sequence[str] | None = None, rescore: bool = True
@@ -105,7 +111,7 @@ class LexicalIndex:
         qtf: dict[str, int] = {}
         for t in tokens:
             qtf[t] = qtf.get(t, 0) + 1
-        df = self.document_frequencies([t for t in qtf if _SIMPLE.match(t)])
+        df = self._frequencies([t for t in qtf if _SIMPLE.match(t)])
         n, avgdl = max(self._rows(), 1), self._avgdl()
         docs = [text.split() for _, _, text in rows]
         for t in qtf:
@@ -129,11 +135,20 @@ class LexicalIndex:
         simple = [t for t in terms if _SIMPLE.match(t)]
         if not simple:
             return terms[:MAX_TERMS]
-        df = self.document_frequencies(simple)
+        df = self._frequencies(simple)
         n = max(self._rows(), 1)
         known = [t for t in simple if t in df]
         rare = [t for t in known if df[t] <= COMMON_SHARE * n] or known
         rare.sort(key=lambda t: df[t])
+        # Stop adding terms once their posting lists add up to POSTINGS_BUDGET (the three rarest always stay): the
+        # FTS5 work is then bounded whatever the index size; the candidates are re-scored with every term anyway.
+        spent, kept = 0, []
+        for t in rare:
+            if len(kept) >= 3 and spent + df[t] > POSTINGS_BUDGET:
+                break
+            kept.append(t)
+            spent += df[t]
+        rare = kept
         phrases = [t for t in terms if not _SIMPLE.match(t)]  # e.g. "gb/t": matched as a phrase, kept as is
         return (phrases + rare)[:MAX_TERMS]
 
@@ -147,19 +162,41 @@ class LexicalIndex:
             df.update(self.conn.execute(sql, chunk).fetchall())
         return df
 
-    def _avgdl(self) -> float:
+    # --- statistics, cached until the index changes (PRAGMA data_version moves when another connection commits;
+    # this connection's own writes clear the caches in _changed) ---------------------------------------------------
+    def _stats(self) -> dict[str, Any]:
         version = self.conn.execute("PRAGMA data_version").fetchone()[0]
-        if getattr(self, "_avgdl_cache", (None, 0.0))[0] != version:
+        if self._cache.get("version") != version:
+            self._cache = {"version": version, "df": {}}
+        return self._cache
+
+    def _changed(self) -> None:
+        self._cache = {}
+
+    def _frequencies(self, terms: list[str]) -> dict[str, int]:
+        """document_frequencies through the cache: the same words recur from question to question."""
+        cache: dict[str, int] = self._stats()["df"]
+        missing = [t for t in terms if t not in cache]
+        if missing:
+            if len(cache) > 50_000:
+                cache.clear()
+            found = self.document_frequencies(missing)
+            cache.update({t: found.get(t, 0) for t in missing})
+        return {t: cache[t] for t in terms if cache[t]}
+
+    def _avgdl(self) -> float:
+        stats = self._stats()
+        if "avgdl" not in stats:
             total = self.conn.execute("SELECT coalesce(sum(cnt), 0) FROM fts_vocab").fetchone()[0]
-            self._avgdl_cache = (version, max(float(total) / max(self.count(), 1), 1.0))
-        return self._avgdl_cache[1]
+            stats["avgdl"] = max(float(total) / max(self._rows(), 1), 1.0)
+        return float(stats["avgdl"])
 
     def _rows(self) -> int:
-        # Cached per data version: counting 100k rows on every query would cost more than the query.
-        version = self.conn.execute("PRAGMA data_version").fetchone()[0]
-        if getattr(self, "_rows_cache", (None, 0))[0] != version:
-            self._rows_cache = (version, self.count())
-        return self._rows_cache[1]
+        # Counting 100k rows on every query would cost more than the query.
+        stats = self._stats()
+        if "rows" not in stats:
+            stats["rows"] = self.count()
+        return int(stats["rows"])
 
     def count(self) -> int:
         return int(self.conn.execute("SELECT count(*) FROM fts").fetchone()[0])

@@ -1,0 +1,51 @@
+"""The FTS5 lexical index: pruned candidate queries, BM25 re-scoring with the whole question, cached statistics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import indexer.lexical as lexical
+from indexer.lexical import LexicalIndex
+
+
+@pytest.fixture
+def lex(tmp_path: Path) -> LexicalIndex:
+    ix = LexicalIndex(tmp_path / "lexical.sqlite")
+    filler = [(f"f{i}", f"filler text number {i} about common things") for i in range(30)]
+    ix.replace_document("d", 1, [
+        ("a", "beta clause on retention"), ("b", "gamma clause on retention"),
+        ("r1", "rare duty plain care"), ("r2", "rare duty common care"), *filler,
+    ])
+    return ix
+
+
+def test_a_word_asked_twice_counts_twice(lex: LexicalIndex) -> None:
+    # FTS5 ORs de-duplicated terms, so 'a' and 'b' tie there; the re-scoring counts gamma twice.
+    hits = lex.search(["beta", "gamma", "gamma"], 5)
+    assert [p for p, _ in hits[:2]] == ["b", "a"] and hits[0][1] > hits[1][1]
+    plain = lex.search(["beta", "gamma", "gamma"], 5, rescore=False)
+    assert {p for p, _ in plain[:2]} == {"a", "b"} and plain[0][1] == pytest.approx(plain[1][1])
+
+
+def test_common_words_left_out_of_the_query_still_order_the_candidates(lex: LexicalIndex) -> None:
+    assert lex._select_terms(["rare", "common"]) == ["rare"]  # 'common' is in most passages
+    hits = lex.search(["rare", "common"], 5)
+    assert [p for p, _ in hits] == ["r2", "r1"]  # only 'rare' passages are candidates; 'common' ranks them
+
+
+def test_postings_budget_keeps_the_rarest_terms(lex: LexicalIndex, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lexical, "COMMON_SHARE", 1.0)
+    terms = ["filler", "beta", "gamma", "rare", "retention"]
+    assert set(lex._select_terms(terms)) == set(terms)
+    monkeypatch.setattr(lexical, "POSTINGS_BUDGET", 3)
+    assert lex._select_terms(terms) == ["beta", "gamma", "rare"]  # the three rarest always stay
+
+
+def test_own_writes_refresh_the_cached_statistics(lex: LexicalIndex) -> None:
+    assert lex.search(["zeta"], 5) == []
+    n = lex._rows()
+    lex.replace_document("e", 1, [("z", "zeta rule")])
+    assert lex._rows() == n + 1
+    assert [p for p, _ in lex.search(["zeta"], 5)] == ["z"]
