@@ -62,18 +62,21 @@ def child_rerun(data: Path, corpus: Path) -> dict:
 def child_bare(data: Path, corpus: Path) -> dict:
     """Exactly the texts regwatch embeds (same parser and splitter, made before timing), through the bare model."""
     from indexer.embed import make_embedder
+    from indexer.gloss import make_glosser
+    from indexer.glossary import load_glossary
     from indexer.metadata import slugify_doc_id
     from indexer.parse import iter_documents, parse_file
     from indexer.pipeline import embed_text
     from indexer.structure import split_passages
 
     s = _settings(data)
+    glosser = make_glosser(load_glossary(s.resolved_glossary), enabled=s.gloss_chinese)
     texts = []
     for path in iter_documents([corpus]):
         doc = parse_file(path, settings=s)
         doc_id = doc.meta.doc_id or slugify_doc_id(path.stem)
         for p in split_passages(doc_id, doc.text, max_chars=s.max_passage_chars, overlap=s.passage_overlap_chars):
-            texts.append(embed_text(p, doc.meta))
+            texts.append(embed_text(p, doc.meta, glosser))
     model = make_embedder(s, purpose="index").st_model
     model.encode(["warm up"])
     t = time.perf_counter()
