@@ -142,7 +142,8 @@ class LexicalIndex:
         rare.sort(key=lambda t: df[t])
         # Stop adding terms once their posting lists add up to POSTINGS_BUDGET (the three rarest always stay): the
         # FTS5 work is then bounded whatever the index size; the candidates are re-scored with every term anyway.
-        spent, kept = 0, []
+        spent = 0
+        kept: list[str] = []
         for t in rare:
             if len(kept) >= 3 and spent + df[t] > POSTINGS_BUDGET:
                 break
