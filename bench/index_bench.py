@@ -63,14 +63,13 @@ def child_bare(data: Path, corpus: Path) -> dict:
     """Exactly the texts regwatch embeds (same parser and splitter, made before timing), through the bare model."""
     from indexer.embed import make_embedder
     from indexer.gloss import make_glosser
-    from indexer.glossary import load_glossary
     from indexer.metadata import slugify_doc_id
     from indexer.parse import iter_documents, parse_file
     from indexer.pipeline import embed_text
     from indexer.structure import split_passages
 
     s = _settings(data)
-    glosser = make_glosser(load_glossary(s.resolved_glossary), enabled=s.gloss_chinese)
+    glosser = make_glosser(s)
     texts = []
     for path in iter_documents([corpus]):
         doc = parse_file(path, settings=s)

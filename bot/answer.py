@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -71,7 +72,7 @@ class Scored:
     hit: Hit
     coverage: float
     evidence: float
-    sentences: list[str]
+    sentences: Sequence[str]
     picked: list[int] = field(default_factory=list)
 
 
@@ -87,11 +88,11 @@ def sentences(text: str) -> list[str]:
 
 
 @lru_cache(maxsize=8192)
-def _analysed(text: str) -> tuple[list[str], list[frozenset[str]]]:
-    """A passage's sentences and their tokens. Cached: jieba is the costly part of composing, and the same passages
-    come back for many questions. Callers must not mutate the lists."""
-    sents = sentences(clean(text))
-    return sents, [frozenset(tokenize(x)) for x in sents]
+def _analysed(text: str) -> tuple[tuple[str, ...], tuple[frozenset[str], ...]]:
+    """A passage's sentences and their tokens. Cached (hence immutable): jieba is the costly part of composing, and
+    the same passages come back for many questions."""
+    sents = tuple(sentences(clean(text)))
+    return sents, tuple(frozenset(tokenize(x)) for x in sents)
 
 
 class Asker:
@@ -186,7 +187,7 @@ class Asker:
             out.append(s)
         return out
 
-    def _pick(self, sents: list[str], sent_toks: list[frozenset[str]], concepts: list[Concept], total: float) -> list[int]:
+    def _pick(self, sents: Sequence[str], sent_toks: Sequence[frozenset[str]], concepts: list[Concept], total: float) -> list[int]:
         """Indices of the sentences that carry the answer: the best one, a close second, a list it introduces."""
         if not sents:
             return []
@@ -252,7 +253,7 @@ def _is_heading(sentence: str) -> bool:
     return len(t.split()) <= 6 and not t.endswith((".", ";", ":", "。"))
 
 
-def _lead(sents: list[str]) -> list[int]:
+def _lead(sents: Sequence[str]) -> list[int]:
     """The first sentence, and the list it introduces if it ends with a colon."""
     if not sents:
         return []

@@ -384,13 +384,13 @@ class Retriever:
                 continue  # a vector or lexical entry the ledger no longer vouches for
             if pid not in fused:
                 continue
-            if doc.doc_id in named and not named.intersection(cat.successors(doc.doc_id)):
-                score = fused[pid] * NAMED_DOC_BOOST  # asked for by name: its status is no reason to rank it lower
-            elif doc.doc_id in named:
-                # The name fits the old and the new text alike ('网络安全法'): the text in force comes first.
-                score = fused[pid] * NAMED_DOC_BOOST * STATUS_PRIOR.get(doc.status, 0.9)
+            status = STATUS_PRIOR.get(doc.status, 0.9)
+            if doc.doc_id not in named:
+                score = fused[pid] * status * TYPE_PRIOR.get(doc.doc_type, 1.0)
             else:
-                score = fused[pid] * STATUS_PRIOR.get(doc.status, 0.9) * TYPE_PRIOR.get(doc.doc_type, 1.0)
+                # Asked for by name, its status is no reason to rank it lower; unless the name fits its successor
+                # too ('网络安全法': the 2016 law and the 2026 consolidation), then the text in force comes first.
+                score = fused[pid] * NAMED_DOC_BOOST * (status if named.intersection(cat.successors(doc.doc_id)) else 1.0)
             if q.refs.bare_articles and row["section_number"] in q.refs.bare_articles:
                 score *= 1.3
             if row["section_kind"] == "preamble":
@@ -440,7 +440,7 @@ class Retriever:
 
     @cached_property
     def glosser(self) -> Glosser | None:
-        return make_glosser(self.glossary, enabled=self.settings.gloss_chinese)
+        return make_glosser(self.settings, self.glossary)
 
     def dense_text(self, q: Query) -> str:
         """What the model embeds: a Chinese question in the English gloss its Chinese passages were embedded in."""
@@ -514,22 +514,23 @@ def collapse_duplicates(hits: list[Hit], k: int | None = None, translations: dic
     """The best of each group, up to k: parts of one article, texts that are (nearly) the same, and one article in
     the two language versions of an instrument (unless the question referred to it outright)."""
     translations = translations or {}
+
+    def same(h: Hit, sh: set[str], o: Hit, osh: set[str]) -> bool:
+        if (o.doc.doc_id == h.doc.doc_id and o.section == h.section and o.section_kind == h.section_kind
+                and h.section_kind != "paragraph"):
+            return True  # parts of one article (paragraph groups share a label without being one unit)
+        if (translations.get(o.doc.doc_id) == h.doc.doc_id and h.section_kind == o.section_kind == "article"
+                and h.section_number == o.section_number and "reference" not in (h.via, o.via)):
+            return True
+        inter = len(sh & osh)
+        return bool(inter) and (inter / len(sh | osh) >= DUP_JACCARD or inter / min(len(sh), len(osh)) >= 0.95)
+
     kept: list[tuple[Hit, set[str]]] = []
     for h in hits:
         if k is not None and len(kept) >= k:
             break
         sh = _shingles(h.text)
-        twin = None
-        for o, osh in kept:
-            same_unit = o.doc.doc_id == h.doc.doc_id and o.section == h.section and o.section_kind == h.section_kind
-            translated = (translations.get(o.doc.doc_id) == h.doc.doc_id and h.section_kind == o.section_kind == "article"
-                          and h.section_number == o.section_number and "reference" not in (h.via, o.via))
-            inter = len(sh & osh)
-            if same_unit and h.section_kind != "paragraph" or translated or inter and (
-                    inter / len(sh | osh) >= DUP_JACCARD or inter / min(len(sh), len(osh)) >= 0.95):
-                twin = o
-            if twin:
-                break
+        twin = next((o for o, osh in kept if same(h, sh, o, osh)), None)
         if twin is None:
             kept.append((h, sh))
         else:

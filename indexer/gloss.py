@@ -14,12 +14,15 @@ import gzip
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .glossary import Glossary
+from .glossary import Glossary, is_cjk, load_glossary
 from .numerals import zh_to_int
+from .tokenize import CJK_RUN, jieba_tokenizer
 
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+if TYPE_CHECKING:
+    from .settings import Settings
+
 _ARTICLE = re.compile(r"第([零〇○一二两三四五六七八九十百千\d]+)条")
 _LINE = re.compile(r"^\S+ (\S+) \[([^\]]*)\] /(.*)/\s*$")
 _SKIP_SENSE = re.compile(r"^(CL:|variant of|old variant|see |see also|surname |abbr\. |used in |\(bound form\)|\(literary\)|\(old\))")
@@ -103,12 +106,12 @@ class Glosser:
 
     def gloss(self, text: str) -> str:
         """`text` with every Chinese run replaced by English words; other text is kept as it is."""
-        if not _CJK.search(text):
+        if not is_cjk(text):
             return text
         text = _ARTICLE.sub(lambda m: f" Article {zh_to_int(m.group(1))} ", text)
         out: list[str] = []
         pos = 0
-        for m in _CJK_RUN.finditer(text):
+        for m in CJK_RUN.finditer(text):
             out.append(text[pos : m.start()])
             out.append(" " + " ".join(self._run(m.group())) + " ")
             pos = m.end()
@@ -134,11 +137,9 @@ class Glosser:
     def _words(self, run: str) -> list[str]:
         if not run:
             return []
-        from .tokenize import _jieba
-
         d = self.dictionary
         out: list[str] = []
-        for w in _jieba().cut(run):
+        for w in jieba_tokenizer().cut(run):
             if w in _STOP:
                 continue
             if w in d:
@@ -148,6 +149,9 @@ class Glosser:
         return out
 
 
-def make_glosser(glossary: Glossary | None, *, enabled: bool) -> Glosser | None:
-    """The glosser for these settings, or None when Chinese is embedded as it is."""
-    return Glosser(glossary or Glossary.empty()) if enabled else None
+def make_glosser(settings: Settings, glossary: Glossary | None = None) -> Glosser | None:
+    """The glosser for these settings (their glossary unless one is given), or None when Chinese text is embedded as
+    it is (REGWATCH_GLOSS_CHINESE=false, for a multilingual model)."""
+    if not settings.gloss_chinese:
+        return None
+    return Glosser(glossary if glossary is not None else load_glossary(settings.resolved_glossary))

@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .tokenize import tokenize
-
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+from .tokenize import CJK, language_of, tokenize
 
 
 def is_cjk(text: str) -> bool:
-    return bool(_CJK.search(text))
+    return bool(CJK.search(text))
 
 
 def question_language(text: str) -> str:
-    """'zh' when CJK characters make up at least a third of the letters, else 'en'."""
-    cjk = len(_CJK.findall(text))
-    latin = len(re.findall(r"[A-Za-z]", text))
-    return "zh" if cjk and cjk * 3 >= latin else "en"  # one CJK char carries about 3 latin letters of meaning
+    """'zh' when CJK characters make up at least a quarter of the letters: one CJK character carries about three
+    Latin letters of meaning, and a question is short, so a few Chinese words in it decide."""
+    return language_of(text, 0.25)
 
 
 @dataclass(frozen=True)

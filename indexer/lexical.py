@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 import sqlite3
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -88,7 +89,9 @@ class LexicalIndex:
         if not uniq:
             return []
         match = " OR ".join(_quote(t) for t in uniq)
-        sql = "SELECT passage_id, bm25(fts) AS s, tokens FROM fts WHERE fts MATCH ?"
+        # Re-scoring is needed only when the OR query lost something: a pruned term or a repeated one.
+        rescore = rescore and len(tokens) != len(uniq)
+        sql = f"SELECT passage_id, bm25(fts) AS s{', tokens' if rescore else ''} FROM fts WHERE fts MATCH ?"
         params: list[object] = [match]
         if doc_ids is not None:
             if not doc_ids:
@@ -96,10 +99,10 @@ class LexicalIndex:
             sql += f" AND doc_id IN ({','.join('?' * len(doc_ids))})"
             params.extend(doc_ids)
         sql += " ORDER BY s LIMIT ?"
-        params.append(max(k, RESCORE_POOL))
+        params.append(max(k, RESCORE_POOL) if rescore else k)
         rows = self.conn.execute(sql, params).fetchall()
-        if not rescore or len(tokens) == len(uniq) or not rows:
-            return [(pid, -score) for pid, score, _ in rows[:k]]
+        if not rescore:
+            return [(pid, -score) for pid, score in rows]
         return self._rescore(tokens, rows)[:k]
 
     def _rescore(self, tokens: list[str], rows: list[tuple[str, float, str]]) -> list[tuple[str, float]]:
@@ -108,9 +111,7 @@ class LexicalIndex:
         FTS5 can only OR the pruned, de-duplicated terms; a word asked twice, or a common word the pruning left out,
         still tells which of the candidates fits best. Only the candidates are scored, so the cost stays flat.
         """
-        qtf: dict[str, int] = {}
-        for t in tokens:
-            qtf[t] = qtf.get(t, 0) + 1
+        qtf = Counter(tokens)
         df = self._frequencies([t for t in qtf if _SIMPLE.match(t)])
         n, avgdl = max(self._rows(), 1), self._avgdl()
         docs = [text.split() for _, _, text in rows]
@@ -121,10 +122,7 @@ class LexicalIndex:
         out = []
         for (pid, _s, _text), toks in zip(rows, docs, strict=True):
             norm = BM25_K1 * (1 - BM25_B + BM25_B * len(toks) / avgdl)
-            tf: dict[str, int] = {}
-            for t in toks:
-                if t in idf:
-                    tf[t] = tf.get(t, 0) + 1
+            tf = Counter(t for t in toks if t in idf)
             score = sum(qtf[t] * idf[t] * f * (BM25_K1 + 1) / (f + norm) for t, f in tf.items())
             out.append((pid, score))
         out.sort(key=lambda x: -x[1])

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from indexer.models import DOC_TYPES, STATUSES, DocMeta, sha256
+from indexer.tokenize import language_of
 
 # --------------------------------------------------------------------------------------------------------------
 # Field names
@@ -231,16 +232,9 @@ def _jsonable(value: Any) -> Any:
 # Inference from text: pure functions, each usable on its own
 # --------------------------------------------------------------------------------------------------------------
 
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_LATIN = re.compile(r"[A-Za-z]")
-
-
 def detect_language(text: str) -> str:
     """'zh' when CJK characters are at least 30% of letters (one hanzi carries about as much as a few Latin letters)."""
-    sample = text[:20000]
-    cjk = len(_CJK.findall(sample))
-    latin = len(_LATIN.findall(sample))
-    return "zh" if cjk and cjk >= 0.3 * (cjk + latin) else "en"
+    return language_of(text[:20000], 0.3)
 
 
 def infer_title(text: str, name: str = "") -> str:

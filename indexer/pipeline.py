@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import ParseError, RegwatchError
 from .gloss import Glosser, make_glosser
-from .glossary import load_glossary, question_language
+from .glossary import question_language
 from .ledger import Ledger, row_to_passage
 from .models import DocMeta, ParsedDocument, Passage, sha256
 from .structure import split_passages
@@ -121,7 +121,7 @@ class Indexer:
 
     @cached_property
     def glosser(self) -> Glosser | None:
-        return make_glosser(load_glossary(self.settings.resolved_glossary), enabled=self.settings.gloss_chinese)
+        return make_glosser(self.settings)
 
     def close(self) -> None:
         self.lexical.close()

@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_LATIN = re.compile(r"[A-Za-z]")
 _WORD = re.compile(r"[a-z0-9]+(?:[/\-.][a-z0-9]+)*")
 _EN_STOP = frozenset(
     """a an the and or of to in on for by with at from as is are was were be been being this that these those it its
@@ -21,7 +23,7 @@ _ZH_STOP = frozenset("的 了 和 与 及 或 等 在 对 为 是 以 其 之 �
 
 
 @lru_cache(maxsize=1)
-def _jieba():  # type: ignore[no-untyped-def]
+def jieba_tokenizer():  # type: ignore[no-untyped-def]
     import logging
 
     import jieba
@@ -29,6 +31,13 @@ def _jieba():  # type: ignore[no-untyped-def]
     jieba.setLogLevel(logging.WARNING)
     jieba.initialize()
     return jieba
+
+
+def language_of(text: str, zh_share: float) -> str:
+    """'zh' when CJK characters are at least `zh_share` of the letters (CJK + Latin), else 'en'."""
+    cjk = len(CJK.findall(text))
+    latin = len(_LATIN.findall(text))
+    return "zh" if cjk and cjk >= zh_share * (cjk + latin) else "en"
 
 
 def _stem(w: str) -> str:
@@ -44,7 +53,7 @@ def tokenize(text: str, *, bigrams: bool = True) -> list[str]:
     out: list[str] = []
     lower = text.lower()
     pos = 0
-    for m in _CJK_RUN.finditer(lower):
+    for m in CJK_RUN.finditer(lower):
         _latin(lower[pos : m.start()], out)
         _chinese(m.group(), out, bigrams)
         pos = m.end()
@@ -60,7 +69,7 @@ def _latin(s: str, out: list[str]) -> None:
 
 
 def _chinese(run: str, out: list[str], bigrams: bool) -> None:
-    jieba = _jieba()
+    jieba = jieba_tokenizer()
     for w in jieba.cut_for_search(run):
         if w not in _ZH_STOP and w.strip():
             out.append(w)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from indexer.gloss import Glosser, cedict, make_glosser
 from indexer.glossary import Glossary, TermGroup
 from indexer.models import DocMeta, Passage
 from indexer.pipeline import embed_text
+from tests.conftest import make_settings
 
 GLOSSARY = Glossary([TermGroup(en=("outbound data transfer security assessment",), zh=("数据出境安全评估",)),
                      TermGroup(en=("security assessment",), zh=("安全评估",))])
@@ -48,6 +51,7 @@ def test_embed_text_glosses_chinese_passages_only() -> None:
     assert embed_text(en, DocMeta(title="Rules"), g) == "Rules\nArticle 5 A processor shall carry out an assessment."
 
 
-def test_switched_off_for_multilingual_models() -> None:
-    assert make_glosser(GLOSSARY, enabled=False) is None
-    assert isinstance(make_glosser(None, enabled=True), Glosser)
+def test_switched_off_for_multilingual_models(tmp_path: Path) -> None:
+    assert make_glosser(make_settings(tmp_path, gloss_chinese=False), GLOSSARY) is None
+    on = make_glosser(make_settings(tmp_path))  # the bundled glossary
+    assert on is not None and "outbound data transfer security assessment" in on.gloss("数据出境安全评估")
