@@ -193,16 +193,20 @@ def test_export_from_another_model_is_stale(tmp_path: Path, stub_st: type[_StubS
 def test_ensure_query_encoder_never_fails_the_index_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
+    calls: list[Any] = []
+
     def boom(*_: Any, **__: Any) -> Path:
+        calls.append(1)
         raise RuntimeError("exporter exploded")
 
     monkeypatch.setattr(embed, "export_query_encoder", boom)
     fake = type("E", (), {"model_path": "x", "st_model": None, "model_id": "x@0+l2"})()
     with caplog.at_level(logging.WARNING, logger="indexer.embed"):
         assert ensure_query_encoder(_settings(tmp_path), fake) is None  # type: ignore[arg-type]
-    assert "exporter exploded" in caplog.text
-    # Nothing to export when queries are configured to use sentence-transformers anyway.
+    assert "exporter exploded" in caplog.text and len(calls) == 1
+    # Nothing to export when queries are configured to use sentence-transformers anyway: the exporter is not called.
     assert ensure_query_encoder(_settings(tmp_path, query_encoder="sentence-transformers"), fake) is None  # type: ignore[arg-type]
+    assert len(calls) == 1
 
 
 # --- slow: a real export of the bundled model --------------------------------------------------------------

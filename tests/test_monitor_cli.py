@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from bot.cli import app
+from indexer.errors import RegwatchError
 from indexer.pipeline import Indexer
 from tests.conftest import make_settings
 
@@ -16,6 +17,13 @@ V1 = "---\ntitle: Data Export Rules\ndoc_type: regulation\nstatus: in_force\n---
     f"Article {i}  Rule {i}: exporters shall keep records of kind {i}." for i in range(1, 6)
 )
 V2 = V1.replace("records of kind 3.", "records of kind 3 for five years.") + "\n\nArticle 6  A new duty to report."
+
+
+def _clear_error(r: Result, text: str) -> bool:
+    """A RegwatchError naming the problem (the CLI edge prints it with its hint), not just any crash."""
+    assert r.exit_code != 0 and isinstance(r.exception, RegwatchError), (r.exception, r.output)
+    assert text in str(r.exception), str(r.exception)
+    return True
 
 
 @pytest.fixture
@@ -56,7 +64,7 @@ def test_changes_filters_by_kind_and_since(indexed: Path) -> None:
     r = CliRunner().invoke(app, ["changes", "--json", "--since", "2999-01-01"])
     assert json.loads(r.output) == []
     r = CliRunner().invoke(app, ["changes", "--kind", "nonsense"])
-    assert r.exit_code != 0
+    assert _clear_error(r, "unknown change kind 'nonsense'") and "amendment" in str(r.exception.hint)
 
 
 def test_diff_names_the_changed_articles(indexed: Path) -> None:
@@ -71,7 +79,7 @@ def test_diff_names_the_changed_articles(indexed: Path) -> None:
 
 def test_diff_of_unknown_document_is_a_clear_error(indexed: Path) -> None:
     r = CliRunner().invoke(app, ["diff", "nope"])
-    assert r.exit_code != 0
+    assert _clear_error(r, "no document 'nope'") and "regwatch status" in str(r.exception)
 
 
 def test_sources_add_list_remove_round_trip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -85,7 +93,7 @@ def test_sources_add_list_remove_round_trip(tmp_path: Path, monkeypatch: pytest.
     assert {s["name"] for s in listed} == {"local", "tc260-feed"}
     assert next(s for s in listed if s["name"] == "tc260-feed")["issuer"] == "TC260"
     r = CliRunner().invoke(app, ["sources", "add", "bad", "https://x", "--kind", "carrier-pigeon"])
-    assert r.exit_code != 0
+    assert _clear_error(r, "invalid source") and "kind" in str(r.exception)
     assert CliRunner().invoke(app, ["sources", "remove", "tc260-feed"]).exit_code == 0
     listed = json.loads(CliRunner().invoke(app, ["sources", "list", "--json"]).output)
     assert [s["name"] for s in listed] == ["local"]
