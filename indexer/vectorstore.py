@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from .settings import Settings
 
 MODEL_KEY = "regwatch_embedding_model"
+BATCH = 2000  # ids per Chroma call: under its maximum batch size
 
 
 def make_chroma_client(settings: Settings) -> Any:
@@ -56,11 +57,7 @@ class VectorStore:
         self.settings = settings
         self.model_id = model_id
         self.client = client or make_chroma_client(settings)
-        self.collection = self.client.get_or_create_collection(
-            name=settings.chroma_collection,
-            metadata={"hnsw:space": "cosine", MODEL_KEY: model_id},
-            embedding_function=None,  # never Chroma's default: it would try to download a model
-        )
+        self.collection = self._open()
         stored = (self.collection.metadata or {}).get(MODEL_KEY)
         if stored and stored != model_id:
             raise StoreError(
@@ -68,6 +65,17 @@ class VectorStore:
                 hint="run `regwatch index --rebuild` to re-embed everything, or set REGWATCH_EMBEDDING_MODEL back",
             )
         self._lc: Any = None
+
+    @property
+    def _metadata(self) -> dict[str, Any]:
+        return {"hnsw:space": "cosine", MODEL_KEY: self.model_id}
+
+    def _open(self) -> Any:
+        return self.client.get_or_create_collection(
+            name=self.settings.chroma_collection,
+            metadata=self._metadata,
+            embedding_function=None,  # never Chroma's default: it would try to download a model
+        )
 
     def langchain(self, embeddings: Any) -> Any:
         """LangChain's Chroma over the same collection, for writes that embed through LangChain."""
@@ -78,7 +86,7 @@ class VectorStore:
                 client=self.client,
                 collection_name=self.settings.chroma_collection,
                 embedding_function=embeddings,
-                collection_metadata={"hnsw:space": "cosine", MODEL_KEY: self.model_id},
+                collection_metadata=self._metadata,
             )
         return self._lc
 
@@ -86,31 +94,30 @@ class VectorStore:
         """Embed and upsert (idempotent: the same ids overwrite)."""
         if not ids:
             return
-        batch = 2000  # stay under Chroma's max batch size
-        for i in range(0, len(ids), batch):
+        for i in range(0, len(ids), BATCH):
             self.langchain(embeddings).add_texts(
-                texts=texts[i : i + batch], metadatas=metadatas[i : i + batch], ids=ids[i : i + batch]
+                texts=texts[i : i + BATCH], metadatas=metadatas[i : i + BATCH], ids=ids[i : i + BATCH]
             )
 
     def add_vectors(
         self, ids: list[str], vectors: Sequence[Sequence[float]], texts: list[str], metadatas: list[dict[str, Any]]
     ) -> None:
-        for i in range(0, len(ids), 2000):
+        for i in range(0, len(ids), BATCH):
             self.collection.upsert(
-                ids=ids[i : i + 2000],
-                embeddings=[list(v) for v in vectors[i : i + 2000]],
-                documents=texts[i : i + 2000],
-                metadatas=metadatas[i : i + 2000],  # type: ignore[arg-type]
+                ids=ids[i : i + BATCH],
+                embeddings=[list(v) for v in vectors[i : i + BATCH]],
+                documents=texts[i : i + BATCH],
+                metadatas=metadatas[i : i + BATCH],  # type: ignore[arg-type]
             )
 
     def update_metadata(self, ids: list[str], metadatas: list[dict[str, Any]]) -> None:
-        for i in range(0, len(ids), 2000):
-            self.collection.update(ids=ids[i : i + 2000], metadatas=metadatas[i : i + 2000])  # type: ignore[arg-type]
+        for i in range(0, len(ids), BATCH):
+            self.collection.update(ids=ids[i : i + BATCH], metadatas=metadatas[i : i + BATCH])  # type: ignore[arg-type]
 
     def get_meta(self, ids: list[str]) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
-        for i in range(0, len(ids), 2000):
-            got = self.collection.get(ids=ids[i : i + 2000], include=["metadatas"])
+        for i in range(0, len(ids), BATCH):
+            got = self.collection.get(ids=ids[i : i + BATCH], include=["metadatas"])
             out.update({pid: dict(m or {}) for pid, m in zip(got["ids"], got["metadatas"] or [], strict=False)})
         return out
 
@@ -129,8 +136,8 @@ class VectorStore:
 
     def delete(self, ids: Sequence[str]) -> None:
         ids = list(ids)
-        for i in range(0, len(ids), 2000):
-            self.collection.delete(ids=ids[i : i + 2000])
+        for i in range(0, len(ids), BATCH):
+            self.collection.delete(ids=ids[i : i + BATCH])
 
     def query(
         self, vector: Sequence[float], k: int, *, doc_ids: Sequence[str] | None = None
@@ -141,13 +148,10 @@ class VectorStore:
         where: dict[str, Any] | None = None
         if doc_ids is not None:
             where = {"doc_id": {"$in": list(doc_ids)}}
-        try:
-            # Chroma 1.x returns what there is when k exceeds it: no count() round trip on every question.
-            res = self.collection.query(query_embeddings=[list(vector)], n_results=max(1, k), where=where,
-                                        include=["distances"])
-        except Exception:  # an older server that refuses k > count: ask for what it holds
-            n = max(1, min(k, self.count()))
-            res = self.collection.query(query_embeddings=[list(vector)], n_results=n, where=where, include=["distances"])
+        # Chroma 1.5, embedded and `chroma run` alike, returns what there is when k exceeds it (checked against both),
+        # so no count() round trip on every question.
+        res = self.collection.query(query_embeddings=[list(vector)], n_results=max(1, k), where=where,
+                                    include=["distances"])
         return [(pid, 1.0 - float(d)) for pid, d in zip(res["ids"][0], res["distances"][0], strict=False)]
 
     def count(self) -> int:
@@ -156,9 +160,5 @@ class VectorStore:
     def reset(self) -> None:
         """Drop and recreate the collection (used by `regwatch index --rebuild`)."""
         self.client.delete_collection(self.settings.chroma_collection)
-        self.collection = self.client.get_or_create_collection(
-            name=self.settings.chroma_collection,
-            metadata={"hnsw:space": "cosine", MODEL_KEY: self.model_id},
-            embedding_function=None,
-        )
+        self.collection = self._open()
         self._lc = None
