@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from indexer.glossary import is_cjk
 from indexer.tokenize import tokenize
 
-from .cite import check, renumber
+from .cite import check
 from .retrieve import Hit, Query, Retriever
 from .types import Answer, Citation, Filters
 
@@ -236,7 +236,6 @@ class Asker:
         text = "\n".join(lines)
         if also:
             text += "\nSee also: " + "; ".join(also) + "."
-        text, citations = renumber(text, citations)
         return Answer(question=question, answer=text, abstained=False, citations=citations)
 
 

@@ -6,7 +6,7 @@ import re
 
 from indexer.errors import RegwatchError
 
-from .types import Answer, Citation
+from .types import Answer
 
 MARKER = re.compile(r"\[(\d{1,3})\]")
 
@@ -16,8 +16,15 @@ class CitationError(RegwatchError):
 
 
 def markers(text: str) -> list[int]:
-    """The [n] numbers in `text`, in order of appearance (repeats kept)."""
-    return [int(m) for m in MARKER.findall(text)]
+    """The [n] numbers in `text`, in order of appearance (repeats kept), outside quoted passage text: a quote that
+    itself contains "[5]" (a footnote in a standard) is the source's words, not a citation."""
+    return [int(m) for line in text.splitlines() for m in MARKER.findall(_unquoted(line))]
+
+
+def _unquoted(line: str) -> str:
+    # An answer line quotes one passage: from its first “ to its last ” (a Chinese quote nests “” of its own).
+    a, b = line.find("“"), line.rfind("”")
+    return line[:a] + line[b + 1 :] if 0 <= a < b else line
 
 
 def problems(answer: Answer) -> list[str]:
@@ -43,21 +50,3 @@ def check(answer: Answer) -> Answer:
     if found:
         raise CitationError("the answer's citations do not resolve: " + "; ".join(found))
     return answer
-
-
-def renumber(text: str, citations: list[Citation]) -> tuple[str, list[Citation]]:
-    """Number citations 1..n in order of first use and drop the unused ones; markers are rewritten to match."""
-    order: list[int] = []
-    for n in markers(text):
-        if n not in order:
-            order.append(n)
-    by_n = {c.n: c for c in citations}
-    order = [n for n in order if n in by_n]
-    new_n = {old: i + 1 for i, old in enumerate(order)}
-    text = MARKER.sub(lambda m: f"[{new_n[int(m[1])]}]" if int(m[1]) in new_n else m[0], text)
-    out = []
-    for old in order:
-        c = by_n[old]
-        c.n = new_n[old]
-        out.append(c)
-    return text, out
