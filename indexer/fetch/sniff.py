@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import codecs
-import io
 import re
-import zipfile
+
+from indexer.parse.sniff import DOCX_MEDIA_TYPE, header_charset, is_docx
 
 KIND_MEDIA = {
     "html": "text/html",
     "pdf": "application/pdf",
-    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "docx": DOCX_MEDIA_TYPE,
     "feed": "application/rss+xml",
     "xml": "application/xml",
     "text": "text/plain",
@@ -32,18 +32,13 @@ def media_type(content_type: str | None) -> str:
     return (content_type or "").split(";")[0].strip().lower()
 
 
-def header_charset(content_type: str | None) -> str | None:
-    m = re.search(r"charset\s*=\s*[\"']?([\w.:-]+)", content_type or "", re.I)
-    return m.group(1) if m else None
-
-
 def sniff_kind(data: bytes, content_type: str | None = None) -> str:
     """html | pdf | docx | feed | xml | text | other; magic bytes first, since servers mislabel often."""
     head = data[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if head.startswith(b"%pdf-"):
         return "pdf"
     if head.startswith(b"pk\x03\x04"):
-        return "docx" if _is_docx(data) else "other"
+        return "docx" if is_docx(data) else "other"
     if head.startswith((b"<?xml", b"<rss", b"<feed", b"<rdf:rdf")):
         if re.search(rb"<(rss|feed|rdf:rdf)[\s>]", head):
             return "feed"
@@ -121,11 +116,3 @@ def _decodes(data: bytes, charset: str) -> bool:
     except (UnicodeDecodeError, LookupError):
         return False
     return True
-
-
-def _is_docx(data: bytes) -> bool:
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as z:
-            return "word/document.xml" in z.namelist()
-    except zipfile.BadZipFile:
-        return False

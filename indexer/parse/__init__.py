@@ -17,7 +17,13 @@ from indexer.errors import ParseError
 from indexer.metadata import build_meta
 from indexer.models import ParsedDocument, sha256
 from indexer.normalize import normalize_text
-from indexer.parse.sniff import SUPPORTED_SUFFIXES, binary_format, has_front_matter, text_format
+from indexer.parse.sniff import (
+    SUPPORTED_SUFFIXES,
+    binary_format,
+    has_front_matter,
+    header_charset,
+    text_format,
+)
 from indexer.parse.text import decode_text, load_sidecar, split_front_matter
 from indexer.settings import Settings
 
@@ -162,7 +168,7 @@ def _extract(
         raise ParseError(shown, "unsupported format (legacy Word .doc / OLE file)",
                          hint="save it as .docx or PDF and index that")
 
-    declared = _charset(content_type)
+    declared = header_charset(content_type)
     text, encoding = decode_text(data, shown, declared=declared)
     # Only a detector's guess is worth a warning; BOMs, UTF-8, GB18030 and a declared charset are certain enough.
     warnings = [] if encoding in (*_SURE_ENCODINGS, declared) else [f"encoding guessed as {encoding}"]
@@ -182,8 +188,3 @@ def _extract(
 def _no_front(result: tuple[str, dict[str, Any], list[str]]) -> tuple[str, dict[str, Any], dict[str, Any], list[str]]:
     text, hints, warnings = result
     return text, {}, hints, warnings
-
-
-def _charset(content_type: str | None) -> str | None:
-    m = re.search(r"charset\s*=\s*[\"']?([\w.:-]+)", content_type or "", re.I)
-    return m.group(1) if m else None

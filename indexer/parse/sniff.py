@@ -1,4 +1,8 @@
-"""Which parser a file needs: magic bytes first, then the declared content type, then the name."""
+"""Which parser a file needs: magic bytes first, then the declared content type, then the name.
+
+Also the sniffing helpers indexer.fetch.sniff shares (it imports from here, never the reverse: the parse path
+must not load the HTTP stack).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ import zipfile
 SUPPORTED_SUFFIXES = frozenset({".md", ".markdown", ".txt", ".text", ".html", ".htm", ".xhtml", ".pdf", ".docx"})
 
 _HTML_TYPES = ("text/html", "application/xhtml")
-_DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+DOCX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 _HTML_START = re.compile(r"^\ufeff?\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html[\s>])", re.I | re.S)
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
@@ -27,13 +31,13 @@ def binary_format(data: bytes, name: str, content_type: str | None) -> str | Non
     if b"%PDF-" in head:  # the spec allows junk before the header within the first 1 KB
         return "pdf"
     if data.startswith(b"PK\x03\x04"):
-        return "docx" if _is_docx(data) or suffix_of(name) == ".docx" else "zip"
+        return "docx" if is_docx(data) or suffix_of(name) == ".docx" else "zip"
     if data.startswith(_OLE):
         return "ole"
     suffix = suffix_of(name)
     if suffix == ".pdf" or ctype.startswith("application/pdf"):
         return "pdf"  # the PDF parser reports what is wrong with it
-    if suffix == ".docx" or ctype.startswith(_DOCX_TYPE):
+    if suffix == ".docx" or ctype.startswith(DOCX_MEDIA_TYPE):
         return "docx"
     return None
 
@@ -55,7 +59,14 @@ def has_front_matter(text: str) -> bool:
     return re.match(r"\ufeff?---[ \t]*\r?\n", text) is not None
 
 
-def _is_docx(data: bytes) -> bool:
+def header_charset(content_type: str | None) -> str | None:
+    """The charset a Content-Type header names, or None."""
+    m = re.search(r"charset\s*=\s*[\"']?([\w.:-]+)", content_type or "", re.I)
+    return m.group(1) if m else None
+
+
+def is_docx(data: bytes) -> bool:
+    """A ZIP archive holding a Word document body."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             return "word/document.xml" in zf.namelist()
