@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from bot.alerts import DEFAULT_EXCLUDED_KINDS, change_matches
+from bot.alerts import change_matches
 from bot.slack.alert_blocks import digest_messages
 from bot.slack.store import as_utc, claim_digest
 from indexer.db import utcnow
@@ -82,8 +82,7 @@ def render_digest(
     digest = Digest(since=since, now=now, horizon_days=horizon_days)
     for r in rows:
         meta = (docs.get(r["doc_id"]) or {}).get("meta") or {}
-        wanted = change_matches(subscription, r, meta) if subscription else r["kind"] not in DEFAULT_EXCLUDED_KINDS
-        if wanted:
+        if change_matches(subscription or {}, r, meta):
             digest.changes.append(
                 {k: r[k] for k in ("change_id", "doc_id", "kind", "title", "doc_type", "status", "url", "summary")}
             )
