@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from indexer.glossary import is_cjk
 from indexer.tokenize import tokenize
@@ -128,7 +128,8 @@ class Asker:
         """The question's content: glossary terms (with their translations) and its remaining words, IDF-weighted."""
         out: list[Concept] = []
         consumed: set[str] = set()
-        qtoks = set(tokenize(q.text, bigrams=False))
+        words = tokenize(q.text, bigrams=False)
+        qtoks = set(words)
         for g in q.expansion.matched:
             forms = [frozenset(tokenize(t, bigrams=False)) for t in (*g.en, *g.zh)]
             forms = [f for f in forms if f]
@@ -137,7 +138,7 @@ class Asker:
                 continue
             consumed.update(*mine)
             out.append(Concept(g.en[0] if g.en else g.zh[0], forms, max(self._idf(f) for f in mine), glossary=True))
-        for tok in dict.fromkeys(tokenize(q.text, bigrams=False)):
+        for tok in dict.fromkeys(words):
             if tok in consumed or tok in _QUESTION_WORDS or tok.isdigit() or len(tok) < 2:
                 continue
             # A Chinese word inside an already matched term ('信息' in '个人信息') adds nothing new.
@@ -330,7 +331,3 @@ def _citation(n: int, s: Scored, *, not_answer: bool = False) -> Citation:
 
 def _ms(t: float) -> float:
     return round((time.perf_counter() - t) * 1000, 2)
-
-
-def answer_json(a: Answer) -> dict[str, Any]:
-    return a.to_json()

@@ -62,10 +62,4 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "question": self.question,
-            "answer": self.answer,
-            "abstained": self.abstained,
-            "citations": [c.to_json() for c in self.citations],
-            "timings_ms": self.timings_ms,
-        }
+        return asdict(self)  # the fields in order: question, answer, abstained, citations, timings_ms
