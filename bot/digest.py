@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 
 from bot.alerts import change_matches
 from bot.slack.alert_blocks import digest_messages
+from bot.slack.posting import post_messages
 from bot.slack.store import as_utc, claim_digest
 from indexer.db import utcnow
 from indexer.schema import changes, channel_settings, documents, subscriptions
@@ -137,8 +138,7 @@ def run_due_digests(settings: Settings, client: WebClient, engine: Engine, now: 
             continue
         text, messages = digest_messages(digest)
         try:
-            for blocks in messages:
-                client.chat_postMessage(channel=row["channel_id"], text=text, blocks=blocks, unfurl_links=False)
+            post_messages(client, row["channel_id"], messages, text=text)
             posted.append(row["channel_id"])
         except SlackApiError as e:
             log.error("digest for %s not posted: %s", row["channel_id"], e.response.get("error"))

@@ -171,8 +171,7 @@ def digest_command(
             client = posting.make_client(settings)
             text, messages = digest_messages(digest)
             try:
-                for blocks in messages:
-                    client.chat_postMessage(channel=post, text=text, blocks=blocks, unfurl_links=False)
+                posting.post_messages(client, post, messages, text=text)
             except SlackApiError as e:
                 raise ConfigError(f"Slack refused the digest: {e.response.get('error')}",
                                   hint="is the bot invited to that channel, and is the channel id right?") from None
