@@ -119,13 +119,17 @@ def _dump_state(engine: Engine, stage: Path) -> dict[str, Any]:
     return {"dialect": engine.dialect.name, "format": "jsonl", "rows": rows}
 
 
+def _has_collection(client: Any, name: str) -> bool:
+    """Whether the Chroma client holds collection `name` (list_collections yields names or Collection objects)."""
+    return any((c if isinstance(c, str) else c.name) == name for c in client.list_collections())
+
+
 def _export_chroma(settings: Settings, out: Path) -> dict[str, Any]:
     from indexer.vectorstore import make_chroma_client
 
     client = make_chroma_client(settings)
-    names = {c if isinstance(c, str) else c.name for c in client.list_collections()}
     info: dict[str, Any] = {"source": "server" if settings.chroma_url else "embedded", "collection": settings.chroma_collection}
-    if settings.chroma_collection not in names:
+    if not _has_collection(client, settings.chroma_collection):
         return {**info, "count": 0}
     col = client.get_collection(settings.chroma_collection)
     out.mkdir(parents=True)
@@ -197,8 +201,7 @@ def _check_target(settings: Settings, force: bool) -> None:
         raise RegwatchError(f"{settings.data_dir} already holds a lexical index", hint=hint)
     if settings.chroma_url or settings.chroma_dir.exists():
         client = make_chroma_client(settings)
-        names = {c if isinstance(c, str) else c.name for c in client.list_collections()}
-        if settings.chroma_collection in names and client.get_collection(settings.chroma_collection).count():
+        if _has_collection(client, settings.chroma_collection) and client.get_collection(settings.chroma_collection).count():
             raise RegwatchError(f"the Chroma collection {settings.chroma_collection!r} already holds vectors", hint=hint)
 
 
@@ -284,8 +287,7 @@ def _import_chroma(settings: Settings, src: Path, info: dict[str, Any]) -> None:
     from indexer.vectorstore import make_chroma_client
 
     client = make_chroma_client(settings)
-    names = {c if isinstance(c, str) else c.name for c in client.list_collections()}
-    if settings.chroma_collection in names:
+    if _has_collection(client, settings.chroma_collection):
         client.delete_collection(settings.chroma_collection)  # _check_target refused unless forced or empty
     if not info.get("count"):
         return
