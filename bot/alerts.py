@@ -28,8 +28,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.engine import Engine
 
 from bot.slack.alert_blocks import alert_message
-from bot.slack.store import as_utc
-from indexer.db import get_engine, utcnow
+from indexer.db import as_utc, dialect_insert, get_engine, utcnow
 from indexer.schema import changes, documents, outbox, subscriptions
 from indexer.settings import Settings
 
@@ -76,14 +75,6 @@ def change_matches(sub: dict[str, Any], change: Any, meta: dict[str, Any]) -> bo
     return not issuers or any(i.lower() in str(meta.get("issuer") or "").lower() for i in issuers)
 
 
-def _insert_ignore(engine: Engine) -> Any:
-    if engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-    return insert(outbox)
-
-
 def enqueue_alerts(engine: Engine) -> int:
     """Fan out changes detected after each subscription began into the outbox; returns rows added."""
     with engine.connect() as conn:
@@ -110,7 +101,7 @@ def enqueue_alerts(engine: Engine) -> int:
         return 0
     with engine.begin() as conn:
         # RETURNING counts the rows really added (psycopg reports no rowcount for INSERT; another replica may have won)
-        res = conn.execute(_insert_ignore(engine).values(values).on_conflict_do_nothing().returning(outbox.c.alert_id))
+        res = conn.execute(dialect_insert(engine, outbox).values(values).on_conflict_do_nothing().returning(outbox.c.alert_id))
         return len(res.all())
 
 

@@ -16,8 +16,8 @@ from sqlalchemy.engine import Engine
 from bot.alerts import change_matches
 from bot.slack.alert_blocks import digest_messages
 from bot.slack.posting import post_messages
-from bot.slack.store import as_utc, claim_digest
-from indexer.db import utcnow
+from bot.slack.store import claim_digest
+from indexer.db import as_utc, utcnow
 from indexer.schema import changes, channel_settings, documents, subscriptions
 from indexer.settings import Settings
 

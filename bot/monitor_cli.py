@@ -99,10 +99,12 @@ def changes_cmd(
 
 
 def _change_json(r: dict[str, Any]) -> dict[str, Any]:
+    from indexer.db import as_utc
+
     return {
         "change_id": r["change_id"], "kind": r["kind"], "doc_id": r["doc_id"], "title": r["title"],
         "doc_type": r["doc_type"], "status": r["status"], "url": r["url"],
-        "detected_at": _iso(_aware(r["detected_at"])), "summary": r["summary"],
+        "detected_at": _iso(as_utc(r["detected_at"])), "summary": r["summary"],
         "changed_sections": r["changed_sections"], "from_version": r["from_version"], "to_version": r["to_version"],
     }
 
@@ -177,11 +179,6 @@ def sources_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
 
 def _iso(v: Any) -> str | None:
     return v.isoformat() if v else None
-
-
-def _aware(v: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes; the state store writes UTC.
-    return v.replace(tzinfo=UTC) if v is not None and v.tzinfo is None else v
 
 
 @sources_app.command("add")

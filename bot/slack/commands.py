@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from bot.slack import messages as msg
 from bot.slack import security, store
 from bot.slack.blocks import esc, link
+from indexer.db import as_utc
 from indexer.errors import RegwatchError
 from indexer.settings import Settings
 from indexer.sources import load_sources
@@ -129,7 +130,7 @@ def run_quick(settings: Settings, engine: Engine, *, sub: str, args: str, channe
         if not row:
             return f"{msg.NOT_SUBSCRIBED}\n{digest}"
         spec = SubscriptionSpec(row["topics"] or [], row["issuers"] or [], row["kinds"] or [])
-        since = store.as_utc(row["created_at"])
+        since = as_utc(row["created_at"])
         return msg.SUBSCRIPTION.format(what=spec.describe(), since=f"{since:%Y-%m-%d}" if since else "?") + "\n" + digest
     if sub == "digest":
         if not args:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
@@ -11,17 +11,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from bot.types import Answer, Citation
-from indexer.db import utcnow
+from indexer.db import as_utc as as_utc  # re-exported: bot.health and tests import it from here
+from indexer.db import dialect_insert, utcnow
 from indexer.schema import answers, changes, channel_settings, feedback, slack_events, subscriptions, threads
 
 
 def upsert(engine: Engine, table: Any, values: dict[str, Any], keys: list[str]) -> None:
     """INSERT ... ON CONFLICT DO UPDATE in whichever dialect the store speaks (SQLite or PostgreSQL)."""
-    if engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-    stmt = insert(table).values(**values)
+    stmt = dialect_insert(engine, table).values(**values)
     stmt = stmt.on_conflict_do_update(
         index_elements=keys, set_={k: v for k, v in values.items() if k not in keys}
     )
@@ -187,10 +184,3 @@ def claim_digest(engine: Engine, channel_id: str, due: datetime) -> bool:
             update(channel_settings).where(channel_settings.c.channel_id == channel_id, older).values(last_digest_at=due)
         )
     return res.rowcount == 1
-
-
-def as_utc(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; everything this package stores is UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)

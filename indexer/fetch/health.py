@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Column, DateTime, Integer, String, Table, Text, insert, select, update
 from sqlalchemy.engine import Engine
 
-from ..db import utcnow
+from ..db import as_utc, utcnow
 from ..schema import metadata
 
 source_health = Table(
@@ -75,11 +75,6 @@ def failing_sources(engine: Engine, *, now: datetime | None = None, min_days: fl
     return sorted([r for r in rows if r[1] >= min_days], key=lambda r: -r[1])
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes even for timezone=True columns; everything here is UTC.
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
-
-
 def _row(r: Any) -> SourceHealth:
-    return SourceHealth(r["name"], _aware(r["last_checked"]), _aware(r["last_ok"]), r["last_error"],
-                        r["consecutive_failures"] or 0, _aware(r["failing_since"]))
+    return SourceHealth(r["name"], as_utc(r["last_checked"]), as_utc(r["last_ok"]), r["last_error"],
+                        r["consecutive_failures"] or 0, as_utc(r["failing_since"]))
