@@ -48,6 +48,16 @@ class Ledger:
         with self.engine.connect() as c:
             return [dict(r) for r in c.execute(q).mappings().all()]
 
+    def current_raw_hashes(self) -> dict[str, str]:
+        """doc_id -> raw-bytes hash of its current version, for live documents with no pending version: one query,
+        without the versions' text (a no-change re-run reads nothing else)."""
+        q = (select(documents.c.doc_id, versions.c.raw_hash)
+             .join(versions, and_(versions.c.doc_id == documents.c.doc_id,
+                                  versions.c.version == documents.c.current_version))
+             .where(and_(documents.c.pending_version.is_(None), documents.c.removed.is_(False))))
+        with self.engine.connect() as c:
+            return {doc_id: raw for doc_id, raw in c.execute(q)}
+
     def version(self, doc_id: str, version: int) -> dict[str, Any] | None:
         with self.engine.connect() as c:
             row = (

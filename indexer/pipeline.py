@@ -159,9 +159,10 @@ class Indexer:
         report = RunReport(run_id=run_id)
         state = "failed"
         try:
-            report.repaired = self.reconcile()
-            known = {d["origin"]: d for d in self.ledger.docs(include_removed=True)}
-            current_raw = self._current_raw_hashes(known.values())
+            docs = self.ledger.docs(include_removed=True)  # reconcile repairs the stores, never this table
+            report.repaired = self.reconcile(docs=docs)
+            known = {d["origin"]: d for d in docs}
+            current_raw = self.ledger.current_raw_hashes()
             seen: set[str] = set()
             jobs: list[_Job] = []
             for i, item in enumerate(items):
@@ -202,15 +203,6 @@ class Indexer:
             return bool(read_export_config(self.settings.onnx_dir)["model_id"] == self.model_id)
         except QueryEncoderError:
             return False
-
-    def _current_raw_hashes(self, docs: Iterable[dict[str, Any]]) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for d in docs:
-            if d["current_version"] is not None and d["pending_version"] is None and not d["removed"]:
-                v = self.ledger.version(d["doc_id"], d["current_version"])
-                if v:
-                    out[d["doc_id"]] = v["raw_hash"]
-        return out
 
     def _prepare(self, item: Any, known: dict[str, dict[str, Any]], current_raw: dict[str, str],
                  source_name: str | None, run_id: int) -> tuple[DocOutcome, _Job | None]:
@@ -354,10 +346,13 @@ class Indexer:
             report.documents.append(DocOutcome(d["source_path"], d["doc_id"], "removed"))
 
     # --- repair --------------------------------------------------------------------------------------------
-    def reconcile(self, *, deep: bool | None = None) -> dict[str, int]:
-        """Make Chroma and the lexical index agree with the ledger's live passages. Cheap when nothing is wrong."""
+    def reconcile(self, *, deep: bool | None = None, docs: list[dict[str, Any]] | None = None) -> dict[str, int]:
+        """Make Chroma and the lexical index agree with the ledger's live passages. Cheap when nothing is wrong.
+
+        `docs`: the ledger's documents (removed ones included) when the caller has just read them.
+        """
         fixed = {"orphan_vectors": 0, "missing_vectors": 0, "stale_vectors": 0, "lexical_docs": 0}
-        docs = self.ledger.docs(include_removed=True)
+        docs = docs if docs is not None else self.ledger.docs(include_removed=True)
         if deep is None:
             deep = any(d["pending_version"] is not None for d in docs) or any(
                 r["state"] == "running" for r in self.ledger.last_runs(3)[1:]
@@ -377,7 +372,7 @@ class Indexer:
             redo |= stale
         if redo:
             fixed["missing_vectors"] = len(live - in_store)
-            self._reembed(sorted(redo))
+            self._reembed(sorted(redo), docs)
         lex = self.lexical.doc_versions()
         for d in docs:
             want = None if d["removed"] or d["current_version"] is None else d["current_version"]
@@ -395,9 +390,9 @@ class Indexer:
             log.warning("repaired the stores after an interrupted run: %s", fixed)
         return fixed
 
-    def _reembed(self, ids: list[str]) -> None:
+    def _reembed(self, ids: list[str], docs: list[dict[str, Any]]) -> None:
         rows = self.ledger.passages_by_id(ids)
-        metas_by_doc = {d["doc_id"]: DocMeta.from_dict(d["meta"]) for d in self.ledger.docs(include_removed=True)}
+        metas_by_doc = {d["doc_id"]: DocMeta.from_dict(d["meta"]) for d in docs}
         ids_, texts, metas = [], [], []
         for pid, r in rows.items():
             p = row_to_passage(r)
