@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from bot.alerts import change_matches
 from bot.slack.alert_blocks import digest_messages
@@ -71,12 +71,32 @@ def _iso_day(value: Any) -> date | None:
         return None
 
 
-def render_digest(
-    engine: Engine, since: datetime, now: datetime, *, subscription: dict[str, Any] | None = None, horizon_days: int = HORIZON_DAYS
-) -> Digest:
-    """The digest for one period; with a channel's subscription, only what that channel would be alerted about."""
+def _documents(conn: Connection) -> dict[str, dict[str, Any]]:
+    return {r["doc_id"]: dict(r) for r in conn.execute(select(documents)).mappings()}
+
+
+def load_documents(engine: Engine) -> dict[str, dict[str, Any]]:
+    """Every document row by doc_id: what render_digest reads meta and upcoming dates from."""
     with engine.connect() as conn:
-        docs: dict[str, Any] = {r["doc_id"]: dict(r) for r in conn.execute(select(documents)).mappings()}
+        return _documents(conn)
+
+
+def render_digest(
+    engine: Engine,
+    since: datetime,
+    now: datetime,
+    *,
+    subscription: dict[str, Any] | None = None,
+    horizon_days: int = HORIZON_DAYS,
+    docs: dict[str, dict[str, Any]] | None = None,
+) -> Digest:
+    """The digest for one period; with a channel's subscription, only what that channel would be alerted about.
+
+    `docs` (from load_documents) saves re-reading the documents table when rendering for several channels.
+    """
+    with engine.connect() as conn:
+        if docs is None:
+            docs = _documents(conn)  # in the same read as the changes, as before
         rows = conn.execute(
             select(changes).where(changes.c.detected_at > since, changes.c.detected_at <= now).order_by(changes.c.change_id)
         ).mappings().all()
@@ -121,6 +141,7 @@ def run_due_digests(settings: Settings, client: WebClient, engine: Engine, now: 
     """
     now = now or utcnow()
     posted: list[str] = []
+    docs: dict[str, dict[str, Any]] | None = None  # read once, when the first digest is due
     with engine.connect() as conn:
         rows = conn.execute(select(channel_settings).where(channel_settings.c.digest.is_not(None))).mappings().all()
         subs = {r["channel_id"]: dict(r) for r in conn.execute(select(subscriptions)).mappings()}
@@ -133,7 +154,9 @@ def run_due_digests(settings: Settings, client: WebClient, engine: Engine, now: 
             continue
         if not claim_digest(engine, row["channel_id"], due):
             continue  # another process took it
-        digest = render_digest(engine, last or due - PERIODS[row["digest"]], now, subscription=subs.get(row["channel_id"]))
+        if docs is None:
+            docs = load_documents(engine)
+        digest = render_digest(engine, last or due - PERIODS[row["digest"]], now, subscription=subs.get(row["channel_id"]), docs=docs)
         if digest.is_empty and row["digest_skip_empty"]:
             continue
         text, messages = digest_messages(digest)
