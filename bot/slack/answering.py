@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -65,6 +66,26 @@ def failure_text(exc: Exception) -> str:
     return msg.ANSWER_FAILED.format(reason=esc(reason))
 
 
+def ask_and_save(
+    ctx: BotContext,
+    question: str,
+    *,
+    channel: str | None,
+    user: str | None,
+    reply_failure: Callable[[str], object],
+    filters: Filters | None = None,
+    what: str = "answering",
+) -> tuple[Answer, str] | None:
+    """(answer, stored answer_id); or, when asking fails, log it, tell the user through `reply_failure` and None."""
+    try:
+        answer = ctx.asker.ask(question, filters=filters)
+    except Exception as exc:  # the user must hear back whatever broke; the log has the details
+        log.exception("%s failed", what)
+        reply_failure(failure_text(exc))
+        return None
+    return answer, store.save_answer(ctx.engine, answer, channel_id=channel, user_id=user)
+
+
 def contextual_question(ctx: BotContext, channel: str, thread_ts: str | None, question: str) -> tuple[str, str | None]:
     """(what to ask, the thread's earlier question or None).
 
@@ -95,13 +116,13 @@ def answer_in_thread(
         client.chat_postMessage(channel=channel, thread_ts=root, text=msg.EMPTY_QUESTION)
         return
     asked, earlier = contextual_question(ctx, channel, thread_ts, question)
-    try:
-        answer = ctx.asker.ask(asked, filters=filters)
-    except Exception as exc:  # the user must hear back whatever broke; the log has the details
-        log.exception("answering failed")
-        client.chat_postMessage(channel=channel, thread_ts=root, text=failure_text(exc))
+    asked_and_saved = ask_and_save(
+        ctx, asked, channel=channel, user=user, filters=filters,
+        reply_failure=lambda text: client.chat_postMessage(channel=channel, thread_ts=root, text=text),
+    )  # fmt: skip
+    if asked_and_saved is None:
         return
-    answer_id = store.save_answer(ctx.engine, answer, channel_id=channel, user_id=user)
+    answer, answer_id = asked_and_saved
     posting.post_answer(client, channel, root, answer, answer_id=answer_id, context_question=earlier)
     if earlier is None:
         store.remember_thread(ctx.engine, channel, root, question)

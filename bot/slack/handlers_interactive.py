@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from typing import Any
 
@@ -14,12 +13,10 @@ from bot.slack import blocks as bk
 from bot.slack import messages as msg
 from bot.slack import posting, security, store
 from bot.slack.alert_blocks import ACTION_ALERT_ASK
-from bot.slack.answering import BotContext, answer_in_thread, failure_text
+from bot.slack.answering import BotContext, answer_in_thread, ask_and_save
 from bot.slack.commands import run_quick, split_command
 from bot.types import Filters
 from indexer.schema import changes
-
-log = logging.getLogger(__name__)
 
 
 def _ack(ack: Ack) -> None:
@@ -56,13 +53,13 @@ def register(app: App, ctx: BotContext) -> None:
         channel = command.get("channel_id", "")
         if sub != "ask" or not question or not _allowed(ctx, channel, command.get("channel_name")):
             return
-        try:
-            answer = ctx.asker.ask(question)
-        except Exception as exc:  # the user must hear back whatever broke
-            log.exception("answering /regwatch ask failed")
-            respond(text=failure_text(exc), response_type="ephemeral", replace_original=False)
+        asked = ask_and_save(
+            ctx, question, channel=channel, user=command.get("user_id"), what="answering /regwatch ask",
+            reply_failure=lambda text: respond(text=text, response_type="ephemeral", replace_original=False),
+        )  # fmt: skip
+        if asked is None:
             return
-        answer_id = store.save_answer(ctx.engine, answer, channel_id=channel, user_id=command.get("user_id"))
+        answer, answer_id = asked
         blocks = bk.answer_blocks(answer, answer_id=answer_id, shareable=True)
         for message in bk.split_messages(blocks):
             respond(text=bk.fallback_text(answer), blocks=message, response_type="ephemeral", replace_original=False)
