@@ -7,7 +7,6 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
-from sqlalchemy import select
 
 from bot.slack import blocks as bk
 from bot.slack import messages as msg
@@ -16,7 +15,6 @@ from bot.slack.alert_blocks import ACTION_ALERT_ASK
 from bot.slack.answering import BotContext, answer_in_thread, ask_and_save
 from bot.slack.commands import run_quick, split_command
 from bot.types import Filters
-from indexer.schema import changes
 
 
 def _ack(ack: Ack) -> None:
@@ -95,8 +93,7 @@ def register(app: App, ctx: BotContext) -> None:
             respond(delete_original=True)  # the ephemeral copy has served its purpose
 
     def ask_about_alert(body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
-        with ctx.engine.connect() as conn:
-            row = conn.execute(select(changes).where(changes.c.change_id == int(action.get("value") or 0))).mappings().first()
+        row = store.get_change(ctx.engine, int(action.get("value") or 0))
         channel = body["channel"]["id"]
         thread = (body.get("container") or {}).get("message_ts") or body.get("message", {}).get("ts")
         if row is None:

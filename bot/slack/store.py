@@ -155,6 +155,13 @@ def get_subscription(engine: Engine, channel_id: str) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
+def get_change(engine: Engine, change_id: int) -> dict[str, Any] | None:
+    """The `changes` row of one detected change (an alert's button carries its id), or None."""
+    with engine.connect() as conn:
+        row = conn.execute(select(changes).where(changes.c.change_id == change_id)).mappings().first()
+    return dict(row) if row else None
+
+
 def get_channel_settings(engine: Engine, channel_id: str) -> dict[str, Any] | None:
     with engine.connect() as conn:
         row = conn.execute(select(channel_settings).where(channel_settings.c.channel_id == channel_id)).mappings().first()
