@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import typer
@@ -14,21 +12,6 @@ CHANGE_KINDS = ("new_draft", "new_standard", "new_regulation", "amendment", "sta
                 "minor_edit", "new_document", "removed")
 sources_app = typer.Typer(help="List, add, remove and test the sources regwatch watches (corpus/sources.yaml).",
                           no_args_is_help=True)
-
-
-def parse_since(value: str | None) -> datetime | None:
-    """'7d', '12h', '2w' or an ISO date/time -> an aware datetime."""
-    if not value:
-        return None
-    m = re.fullmatch(r"(\d+)\s*([hdw])", value.strip())
-    if m:
-        n, unit = int(m.group(1)), m.group(2)
-        return datetime.now(UTC) - timedelta(hours=n) * {"h": 1, "d": 24, "w": 168}[unit]
-    try:
-        dt = datetime.fromisoformat(value)
-    except ValueError:
-        raise RegwatchError(f"--since {value!r} is neither a duration nor a date", hint="use e.g. 7d, 12h or 2026-11-01") from None
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 def watch_cmd(
@@ -71,16 +54,17 @@ def changes_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
 ) -> None:
     """List detected changes: new drafts, standards and regulations, amendments, status changes, commentary."""
-    from indexer.db import get_engine
+    from indexer.db import get_engine, utcnow
     from indexer.ledger import Ledger
 
     from .cli import emit_json, load_settings
     from .render.terminal import console
+    from .timeparse import parse_since
 
     for k in kind or []:
         if k not in CHANGE_KINDS:
             raise RegwatchError(f"unknown change kind {k!r}", hint=f"choose from {', '.join(CHANGE_KINDS)}")
-    rows = Ledger(get_engine(load_settings())).changes_since(parse_since(since), kind or None)
+    rows = Ledger(get_engine(load_settings())).changes_since(parse_since(since, utcnow()) if since else None, kind or None)
     items = [_change_json(r) for r in rows]
     if as_json:
         emit_json(items)

@@ -5,22 +5,18 @@ from __future__ import annotations
 import importlib
 import json
 import logging
-import re
 import signal
 import sys
 import threading
-from datetime import datetime, timedelta
 from typing import Any
 
 import typer
 
+from bot.timeparse import parse_since
 from indexer.errors import ConfigError, RegwatchError
 from indexer.settings import Settings
 
 slack_cli = typer.Typer(help="Run the Slack bot (mentions, DMs, /regwatch, alerts, digests).", no_args_is_help=True)
-
-_DURATION = re.compile(r"^(\d+)\s*([mhdw])$")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 @slack_cli.callback()
@@ -134,18 +130,6 @@ def _serve_http(app: Any, host: str, port: int, ops: Any = None) -> None:
         server.serve_forever(poll_interval=0.2)
     finally:
         server.server_close()
-
-
-def parse_since(value: str, now: datetime) -> datetime:
-    """'7d', '24h', '30m', '2w' before now, or an ISO date/datetime (UTC unless it says otherwise)."""
-    m = _DURATION.match(value.strip().lower())
-    if m:
-        return now - timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise ConfigError(f"--since {value!r} is neither a duration nor a date", hint="use e.g. 7d, 24h or 2026-01-31") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=now.tzinfo)
 
 
 def digest_command(
