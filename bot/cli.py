@@ -21,10 +21,19 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 _state: dict[str, Any] = {"debug": False}
+_SETTINGS = "regwatch.settings"  # key in the root click context's meta: this invocation's Settings, or None
 
 
 def load_settings() -> Settings:
-    """Build the one Settings object; a wrong value fails here with the setting's name."""
+    """This invocation's Settings, built once by the root callback; a wrong value fails here with the setting's name."""
+    import click
+
+    ctx = click.get_current_context(silent=True)
+    settings = ctx.find_root().meta.get(_SETTINGS) if ctx else None
+    return settings if settings is not None else _build_settings()
+
+
+def _build_settings() -> Settings:
     from pydantic import ValidationError
 
     from indexer.errors import ConfigError
@@ -45,19 +54,23 @@ def emit_json(obj: Any) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks instead of short error messages.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details to stderr.")] = False,
 ) -> None:
     _state["debug"] = debug
     from .logging_setup import setup_logging
 
-    setup_logging(_settings_or_none(), verbose=verbose)  # REGWATCH_LOG_JSON=true: JSON lines on stderr
+    # main() built them already (it needs the model name first); under a test runner, build them here
+    settings = ctx.obj if ctx.obj is not None else _settings_or_none()
+    ctx.meta[_SETTINGS] = settings
+    setup_logging(settings, verbose=verbose)  # REGWATCH_LOG_JSON=true: JSON lines on stderr
 
 
 def _settings_or_none() -> Settings | None:
-    """Settings for logging only: a wrong value is reported by the command itself, with the variable's name."""
+    """Settings, or None when a value is wrong: the command reports that itself (load_settings tries again)."""
     try:
-        return load_settings()
+        return _build_settings()
     except Exception:  # noqa: BLE001
         return None
 
@@ -132,11 +145,11 @@ def _register_optional() -> None:
 _register_optional()
 
 
-def _quiet_offline_defaults() -> None:
+def _quiet_offline_defaults(model: str | None) -> None:
     """At the edge only: the bundled model needs no hub, so never let a library try to reach one for it; and no
-    model-loading progress bars in a CLI that has its own."""
-    model = os.environ.get("REGWATCH_EMBEDDING_MODEL", "bundled:")
-    if model.startswith("bundled:") or Path(model).expanduser().exists():
+    model-loading progress bars in a CLI that has its own. `model` is None when the configuration is invalid: the
+    command stops at that before loading any model."""
+    if model is None or model.startswith("bundled:") or Path(model).expanduser().exists():
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
@@ -147,10 +160,11 @@ def _quiet_offline_defaults() -> None:
 def main() -> None:
     from indexer.errors import RegwatchError
 
-    _quiet_offline_defaults()
+    settings = _settings_or_none()
+    _quiet_offline_defaults(settings.embedding_model if settings else None)
 
     try:
-        app()
+        app(obj=settings)
     except RegwatchError as e:
         if _state["debug"]:
             raise
