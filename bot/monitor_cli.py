@@ -6,10 +6,9 @@ from typing import Annotated, Any
 
 import typer
 
+from indexer.changes import CHANGE_KINDS
 from indexer.errors import RegwatchError
 
-CHANGE_KINDS = ("new_draft", "new_standard", "new_regulation", "amendment", "status_change", "commentary",
-                "minor_edit", "new_document", "removed")
 sources_app = typer.Typer(help="List, add, remove and test the sources regwatch watches (corpus/sources.yaml).",
                           no_args_is_help=True)
 

@@ -17,6 +17,10 @@ from dataclasses import dataclass, field
 
 from .models import DocMeta, Passage
 
+CHANGE_KINDS = (
+    "new_draft", "new_standard", "new_regulation", "amendment", "status_change",
+    "commentary", "minor_edit", "new_document", "removed",
+)  # fmt: skip
 MAX_DIFF_CHARS = 20_000
 MATCH_THRESHOLD = 0.5  # bigram similarity above which two articles are "the same article, edited"
 SAME_NUMBER_THRESHOLD = 0.2  # lower bar when the edited block keeps the article numbers
@@ -30,7 +34,7 @@ _SENTENCE_END = re.compile(r"(?<=[。；;！？])|(?<=[.!?])\s+")
 
 @dataclass
 class ChangeInfo:
-    kind: str  # new_draft | new_standard | new_regulation | amendment | status_change | commentary | minor_edit | new_document | removed
+    kind: str  # one of CHANGE_KINDS
     summary: str
     changed_sections: dict[str, list[str]] = field(default_factory=lambda: {"added": [], "removed": [], "changed": []})
     diff: str = ""

@@ -11,15 +11,12 @@ from sqlalchemy.engine import Engine
 from bot.slack import messages as msg
 from bot.slack import security, store
 from bot.slack.blocks import esc, link
+from indexer.changes import CHANGE_KINDS
 from indexer.db import as_utc
 from indexer.errors import RegwatchError
 from indexer.settings import Settings
 from indexer.sources import load_sources
 
-CHANGE_KINDS = (
-    "new_draft", "new_standard", "new_regulation", "amendment", "status_change",
-    "commentary", "minor_edit", "new_document", "removed",
-)  # fmt: skip
 ADMIN_ONLY = {"subscribe": "subscription", "unsubscribe": "subscription", "digest": "digest"}
 _KEYS = {"topic": "topics", "topics": "topics", "issuer": "issuers", "issuers": "issuers", "kind": "kinds", "kinds": "kinds"}
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
