@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+from tests.httpserver import LoopbackServer
+
+if TYPE_CHECKING:
+    from indexer.pipeline import Indexer
 
 pytest_plugins = ["slack_fixtures"]  # peer, bot, env: the Slack tests' fixtures
 
@@ -37,6 +44,40 @@ def make_settings(data_dir: Path, **overrides: object):  # type: ignore[no-untyp
     from indexer.settings import Settings
 
     return Settings(_env_file=None, data_dir=data_dir, **overrides)  # type: ignore[call-arg]
+
+
+def subprocess_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment for a regwatch child process: no REGWATCH_/SLACK_ variables from the developer, offline models,
+    this repo importable, `data_dir` as the data dir; `extra` is set last."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REGWATCH_", "SLACK_"))}
+    env.update(REGWATCH_DATA_DIR=str(data_dir), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONPATH=str(REPO),
+               **extra)
+    return env
+
+
+def assert_consistent(idx: Indexer) -> None:
+    """The three stores agree: Chroma ids == ledger live passages == lexical rows; nothing pending."""
+    live = idx.ledger.live_passage_ids()
+    assert idx.vectors.all_ids() == live
+    rows = {r[0] for r in idx.lexical.conn.execute("SELECT passage_id FROM fts")}
+    assert rows == live
+    assert not [d for d in idx.ledger.docs() if d["pending_version"] is not None]
+
+
+@pytest.fixture(scope="module")
+def embedder():  # type: ignore[no-untyped-def]
+    """One loaded model for the module: loading it per test would dominate the run time."""
+    from indexer.embed import make_embedder
+    from indexer.settings import Settings
+
+    return make_embedder(Settings(_env_file=None), purpose="index")  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def http_server() -> Iterator[LoopbackServer]:
+    """A scripted HTTP server on 127.0.0.1 (tests/httpserver.py)."""
+    with LoopbackServer() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,17 +11,11 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
-from tests.conftest import REPO
+from tests.conftest import REPO, subprocess_env
 
 pytestmark = pytest.mark.slow
 HEAVY = ("torch", "sentence_transformers", "transformers", "langchain", "langchain_core", "langchain_chroma",
          "langchain_huggingface", "langchain_text_splitters")
-
-
-def _env(data_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REGWATCH_", "SLACK_"))}
-    env.update(REGWATCH_DATA_DIR=str(data_dir), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONPATH=str(REPO))
-    return env
 
 
 def test_json_shape(shared_index, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
@@ -60,7 +53,7 @@ def test_human_output_has_sources_and_links(shared_index, monkeypatch: pytest.Mo
 
 def test_not_indexed_is_a_clear_error(tmp_path: Path) -> None:
     p = subprocess.run([sys.executable, "-m", "bot.cli", "ask", "anything"], capture_output=True, text=True,
-                       env=_env(tmp_path / "empty"), cwd=REPO, timeout=120)
+                       env=subprocess_env(tmp_path / "empty"), cwd=REPO, timeout=120)
     assert p.returncode == 2
     assert "nothing is indexed" in p.stderr and "regwatch index" in p.stderr
 
@@ -74,7 +67,7 @@ def test_ask_does_not_import_model_libraries(shared_index) -> None:  # type: ign
         f"heavy = sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r})\n"
         "sys.stderr.write('HEAVY=' + ','.join(heavy))\n"
     )
-    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(shared_index.data_dir),
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=subprocess_env(shared_index.data_dir),
                        cwd=REPO, timeout=300)
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["citations"]

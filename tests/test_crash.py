@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from indexer.pipeline import Indexer
-from tests.conftest import REPO, make_settings
+from tests.conftest import REPO, assert_consistent, make_settings
 
 pytestmark = pytest.mark.slow
 
@@ -71,9 +71,7 @@ def _check_complete(data: Path, folder: Path, embedder) -> None:  # type: ignore
     idx = Indexer(settings, embedder=embedder)
     report = idx.index_paths([folder], export_query_encoder=False)
     assert report.failed == 0
-    live = idx.ledger.live_passage_ids()
-    assert idx.vectors.all_ids() == live
-    assert {r[0] for r in idx.lexical.conn.execute("SELECT passage_id FROM fts")} == live
+    assert_consistent(idx)
     docs = idx.ledger.docs()
     assert len(docs) == len(list(folder.glob("*.md")))
     assert all(d["pending_version"] is None and d["current_version"] for d in docs)
@@ -83,14 +81,6 @@ def _check_complete(data: Path, folder: Path, embedder) -> None:  # type: ignore
     again = idx.index_paths([folder], export_query_encoder=False)
     assert (again.embedded, again.added, again.changed) == (0, 0, 0)
     idx.close()
-
-
-@pytest.fixture(scope="module")
-def embedder():  # type: ignore[no-untyped-def]
-    from indexer.embed import make_embedder
-    from indexer.settings import Settings
-
-    return make_embedder(Settings(_env_file=None), purpose="index")
 
 
 @pytest.mark.parametrize(

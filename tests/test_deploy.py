@@ -5,7 +5,6 @@ backup and restore through the CLI."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 import subprocess
@@ -20,7 +19,7 @@ import pytest
 import typer
 import yaml
 
-from tests.conftest import REPO
+from tests.conftest import REPO, subprocess_env
 
 COMPOSE = REPO / "docker-compose.yml"
 DOCKERFILE = REPO / "Dockerfile"
@@ -28,12 +27,6 @@ ENV_EXAMPLE = REPO / ".env.example"
 DEPLOY_DOC = REPO / "docs" / "deployment.md"
 COMPOSE_ONLY = {"POSTGRES_PASSWORD", "CORPUS_DIR"}  # read by docker-compose.yml itself, documented as such
 REGWATCH_SERVICES = ("watcher", "bot", "bot-http")
-
-
-def _env(data_dir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REGWATCH_", "SLACK_"))}
-    env.update(REGWATCH_DATA_DIR=str(data_dir), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONPATH=str(REPO), **extra)
-    return env
 
 
 def regwatch(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -174,9 +167,9 @@ def test_dockerfile_is_multi_stage_non_root_cpu_torch_and_offline() -> None:
 
 
 def test_config_prints_every_setting_with_secrets_masked(tmp_path: Path) -> None:
-    env = _env(tmp_path / "data", REGWATCH_STATE_URL="postgresql+psycopg://regwatch:hunter2@db:5432/regwatch",
-               REGWATCH_CHROMA_URL="http://admin:pw-chroma@chroma:8000", SLACK_BOT_TOKEN="xoxb-1-2-secretbot",
-               SLACK_SIGNING_SECRET="signing-secret-value", REGWATCH_SLACK_ADMINS="U1,U2")  # fmt: skip
+    env = subprocess_env(tmp_path / "data", REGWATCH_STATE_URL="postgresql+psycopg://regwatch:hunter2@db:5432/regwatch",
+                         REGWATCH_CHROMA_URL="http://admin:pw-chroma@chroma:8000", SLACK_BOT_TOKEN="xoxb-1-2-secretbot",
+                         SLACK_SIGNING_SECRET="signing-secret-value", REGWATCH_SLACK_ADMINS="U1,U2")  # fmt: skip
     res = regwatch(["config", "--json"], env, tmp_path)
     assert res.returncode == 0, res.stderr
     for secret in ("hunter2", "pw-chroma", "secretbot", "signing-secret-value"):
@@ -196,7 +189,7 @@ def test_config_prints_every_setting_with_secrets_masked(tmp_path: Path) -> None
 @pytest.mark.parametrize(("var", "value"), [("REGWATCH_TOP_K", "abc"), ("REGWATCH_RESPECT_ROBOTS", "maybe"),
                                             ("REGWATCH_QUERY_ENCODER", "gpu")])  # fmt: skip
 def test_a_wrong_value_fails_at_start_naming_the_variable(tmp_path: Path, var: str, value: str) -> None:
-    res = regwatch(["status"], _env(tmp_path / "data", **{var: value}), tmp_path)
+    res = regwatch(["status"], subprocess_env(tmp_path / "data", **{var: value}), tmp_path)
     assert res.returncode == 2 and var in res.stderr and "Traceback" not in res.stderr
 
 
@@ -210,12 +203,12 @@ def test_errors_about_slack_settings_name_slacks_variables() -> None:
 
 
 def test_log_json_switches_logs_to_json_lines(tmp_path: Path) -> None:
-    res = regwatch(["-v", "migrate"], _env(tmp_path / "data", REGWATCH_LOG_JSON="true"), tmp_path)
+    res = regwatch(["-v", "migrate"], subprocess_env(tmp_path / "data", REGWATCH_LOG_JSON="true"), tmp_path)
     assert res.returncode == 0, res.stderr
     lines = [json.loads(line) for line in res.stderr.splitlines() if line.strip()]
     assert lines and all({"time", "level", "logger", "message"} <= set(r) for r in lines)
     assert any(r["logger"].startswith("alembic") and "0001" in r["message"] for r in lines)
-    plain = regwatch(["-v", "migrate"], _env(tmp_path / "data2"), tmp_path)
+    plain = regwatch(["-v", "migrate"], subprocess_env(tmp_path / "data2"), tmp_path)
     assert plain.stderr and not plain.stderr.lstrip().startswith("{")
 
 
@@ -253,9 +246,9 @@ def test_a_store_made_before_migrations_is_adopted_not_failed(tmp_path: Path) ->
     with engine.begin() as conn:
         conn.execute(runs.insert().values(kind="index", started_at=__import__("datetime").datetime(2026, 1, 1), state="done"))
     engine.dispose()
-    res = regwatch(["migrate"], _env(data), tmp_path)
+    res = regwatch(["migrate"], subprocess_env(data), tmp_path)
     assert res.returncode == 0 and "was unversioned" in res.stdout, res.stdout + res.stderr
-    status = regwatch(["status", "--json"], _env(data), tmp_path)
+    status = regwatch(["status", "--json"], subprocess_env(data), tmp_path)
     assert status.returncode == 0 and json.loads(status.stdout)["last_runs"][0]["state"] == "done"
     engine = make_engine(f"sqlite:///{data / 'state.sqlite'}")
     with engine.connect() as conn:
@@ -331,27 +324,27 @@ def test_backup_then_restore_into_an_empty_dir_gives_the_same_index(shared_index
     from bot.backup import read_manifest
 
     src, dst, archive = shared_index.data_dir, tmp_path / "restored", tmp_path / "backup.tar.gz"
-    res = regwatch(["backup", str(archive)], _env(src), tmp_path)
+    res = regwatch(["backup", str(archive)], subprocess_env(src), tmp_path)
     assert res.returncode == 0, res.stderr
     manifest = read_manifest(archive)
     paths = {f["path"] for f in manifest["files"]}
     assert {"state/state.sqlite", "lexical.sqlite", "chroma/records.jsonl", "query-encoder/encoder.json"} <= paths
     assert manifest["chroma"]["count"] == manifest["counts"]["passages"] > 0
-    res = regwatch(["restore", str(archive)], _env(dst), tmp_path)
+    res = regwatch(["restore", str(archive)], subprocess_env(dst), tmp_path)
     assert res.returncode == 0, res.stderr
-    before, after = (json.loads(regwatch(["status", "--json"], _env(d), tmp_path).stdout) for d in (src, dst))
+    before, after = (json.loads(regwatch(["status", "--json"], subprocess_env(d), tmp_path).stdout) for d in (src, dst))
     assert after["counts"] == before["counts"] and after["documents"] == before["documents"]
     question = "PIPL Article 38"
-    a, b = (json.loads(regwatch(["ask", question, "--json"], _env(d), tmp_path).stdout) for d in (src, dst))
+    a, b = (json.loads(regwatch(["ask", question, "--json"], subprocess_env(d), tmp_path).stdout) for d in (src, dst))
     assert not b["abstained"] and [c["passage_id"] for c in b["citations"]] == [c["passage_id"] for c in a["citations"]]
-    again = regwatch(["restore", str(archive)], _env(dst), tmp_path)
+    again = regwatch(["restore", str(archive)], subprocess_env(dst), tmp_path)
     assert again.returncode == 2 and "already holds" in again.stderr
-    forced = regwatch(["restore", str(archive), "--force"], _env(dst), tmp_path)
+    forced = regwatch(["restore", str(archive), "--force"], subprocess_env(dst), tmp_path)
     assert forced.returncode == 0, forced.stderr
 
 
 def test_restore_refuses_what_is_not_a_backup(tmp_path: Path) -> None:
     bogus = tmp_path / "x.tar.gz"
     bogus.write_bytes(b"not a tarball")
-    res = regwatch(["restore", str(bogus)], _env(tmp_path / "data"), tmp_path)
+    res = regwatch(["restore", str(bogus)], subprocess_env(tmp_path / "data"), tmp_path)
     assert res.returncode == 2 and "not a regwatch backup" in res.stderr

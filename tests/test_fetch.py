@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,20 +13,15 @@ from indexer.db import make_engine
 from indexer.errors import FetchError
 from indexer.fetch import Fetcher, extract_links, parse_feed
 from indexer.settings import Settings
+from tests.conftest import make_settings
 from tests.httpserver import LoopbackServer, Reply
 
 PAGE = "<!doctype html><html><head><title>t</title></head><body><p>第一条 测试。</p></body></html>"
 
 
-@pytest.fixture
-def http_server() -> Iterator[LoopbackServer]:
-    with LoopbackServer() as server:
-        yield server
-
-
 def settings(tmp_path: Path, **kw: object) -> Settings:
     base: dict[str, Any] = {"http_per_host_interval_s": 0, "http_retries": 2, "http_timeout_s": 5}
-    return Settings(_env_file=None, data_dir=tmp_path / "data", **{**base, **kw})  # type: ignore[call-arg]
+    return make_settings(tmp_path / "data", **{**base, **kw})
 
 
 class FakeTime:

@@ -20,6 +20,7 @@ from indexer.errors import ParseError
 from indexer.models import DOC_TYPES, LANGUAGES, STATUSES, sha256
 from indexer.parse import SUPPORTED_SUFFIXES, iter_documents, parse_bytes, parse_file
 from indexer.settings import Settings
+from tests.conftest import make_settings
 
 MD = """---
 title: 中华人民共和国个人信息保护法
@@ -40,7 +41,7 @@ topics: [personal-information]
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(_env_file=None, data_dir=tmp_path / "data")  # type: ignore[call-arg]
+    return make_settings(tmp_path / "data")
 
 
 def write(path: Path, data: bytes | str) -> Path:
@@ -166,7 +167,7 @@ def test_twenty_megabyte_text(tmp_path: Path, settings: Settings) -> None:
 
 
 def test_too_large(tmp_path: Path) -> None:
-    small = Settings(_env_file=None, data_dir=tmp_path, max_file_mb=0.01)  # type: ignore[call-arg]
+    small = make_settings(tmp_path, max_file_mb=0.01)
     path = write(tmp_path / "big.md", "Article 1 text.\n" * 1000)
     for call in (lambda: parse_file(path, settings=small), lambda: parse_bytes(path.read_bytes(), name="b", settings=small)):
         with pytest.raises(ParseError) as info:

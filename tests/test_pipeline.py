@@ -9,7 +9,7 @@ import pytest
 from indexer.ledger import Ledger
 from indexer.pipeline import Indexer
 from tests.chroma_server import chroma_server
-from tests.conftest import make_settings
+from tests.conftest import assert_consistent, make_settings
 
 DOC_A = """---
 title: Test Personal Information Rules
@@ -48,15 +48,6 @@ language: zh
 DOC_C = "Brief: consent\n\nCompanies must ask people before using their data. This brief is plain text.\n"
 
 
-@pytest.fixture(scope="module")
-def embedder():  # type: ignore[no-untyped-def]
-    """One loaded model for the module: loading it per test would dominate the run time."""
-    from indexer.embed import make_embedder
-    from indexer.settings import Settings
-
-    return make_embedder(Settings(_env_file=None), purpose="index")
-
-
 @pytest.fixture(scope="module", params=["embedded", "server"])
 def backend(request, tmp_path_factory):  # type: ignore[no-untyped-def]
     if request.param == "embedded":
@@ -85,15 +76,6 @@ def settings(tmp_path: Path, backend: dict):  # type: ignore[no-untyped-def]
 def run(settings, paths, embedder, **kw):  # type: ignore[no-untyped-def]
     idx = Indexer(settings, embedder=embedder)  # left open: the tests inspect its stores afterwards
     return idx.index_paths(paths, export_query_encoder=False, **kw), idx
-
-
-def assert_consistent(idx: Indexer) -> None:
-    """The three stores agree: Chroma ids == ledger live passages == lexical rows; nothing pending."""
-    live = idx.ledger.live_passage_ids()
-    assert idx.vectors.all_ids() == live
-    rows = {r[0] for r in idx.lexical.conn.execute("SELECT passage_id FROM fts")}
-    assert rows == live
-    assert not [d for d in idx.ledger.docs() if d["pending_version"] is not None]
 
 
 def test_first_run_adds_every_document_with_metadata(settings, corpus, embedder) -> None:  # type: ignore[no-untyped-def]

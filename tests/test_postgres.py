@@ -4,7 +4,6 @@ contract, and replicas: two bot processes deliver each alert once; two watchers 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ from slack_peer import BotProcess, SlackPeer, add_change, add_doc, bot_settings
 from sqlalchemy import func, select, text
 
 from tests.chroma_server import chroma_server
-from tests.conftest import make_settings
+from tests.conftest import make_settings, subprocess_env
 from tests.pg_server import PgServer, pg  # noqa: F401 - the session's server fixture
 
 # The index suite and the alert contract, collected again here with PostgreSQL fixtures (same names, this module).
@@ -34,7 +33,6 @@ from tests.test_pipeline import (  # noqa: F401
     DOC_B,
     DOC_C,
     corpus,
-    embedder,
     test_amended_document_becomes_a_new_version_with_only_changed_passages_embedded,
     test_disappeared_file_is_marked_removed_not_dropped,
     test_first_run_adds_every_document_with_metadata,
@@ -182,11 +180,9 @@ def _watch_env(tmp_path: Path, state_url: str, chroma_url: str) -> dict[str, str
     (docs / "brief.txt").write_text(DOC_C, encoding="utf-8")
     sources = tmp_path / "sources.yaml"
     sources.write_text("version: 1\nsources:\n  - name: local\n    kind: folder\n    path: docs\n", encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REGWATCH_", "SLACK_"))}
-    env.update({"REGWATCH_STATE_URL": state_url, "REGWATCH_CHROMA_URL": chroma_url, "REGWATCH_SOURCES_FILE": str(sources),
-                "REGWATCH_CHROMA_COLLECTION": f"w-{tmp_path.name[-30:]}".replace("_", "-"),
-                "REGWATCH_DATA_DIR": str(tmp_path / "data"), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"})  # fmt: skip
-    return env
+    return subprocess_env(tmp_path / "data", REGWATCH_STATE_URL=state_url, REGWATCH_CHROMA_URL=chroma_url,
+                          REGWATCH_SOURCES_FILE=str(sources),
+                          REGWATCH_CHROMA_COLLECTION=f"w-{tmp_path.name[-30:]}".replace("_", "-"))  # fmt: skip
 
 
 @pytest.mark.slow

@@ -4,7 +4,6 @@ two-day scenario through the real index pipeline (new draft for comment + amende
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,13 +17,8 @@ from indexer.fetch.health import HealthBook
 from indexer.models import ParsedDocument
 from indexer.settings import Settings
 from indexer.watch import build_scheduler, failing_for_days, run_due, run_watch
+from tests.conftest import make_settings
 from tests.httpserver import LoopbackServer, Reply
-
-
-@pytest.fixture
-def http_server() -> Iterator[LoopbackServer]:
-    with LoopbackServer() as server:
-        yield server
 
 
 class Collect:
@@ -41,12 +35,11 @@ class Collect:
         return [d for _, batch in self.batches for d in batch]
 
 
-def make_settings(tmp_path: Path, sources: list[dict[str, Any]]) -> Settings:
+def settings_with_sources(tmp_path: Path, sources: list[dict[str, Any]]) -> Settings:
     path = tmp_path / "sources.yaml"
     path.write_text(yaml.safe_dump({"version": 1, "defaults": {"jurisdiction": "CN"}, "sources": sources},
                                    allow_unicode=True), encoding="utf-8")
-    return Settings(_env_file=None, data_dir=tmp_path / "data", sources_file=path,  # type: ignore[call-arg]
-                    http_per_host_interval_s=0, http_retries=0)
+    return make_settings(tmp_path / "data", sources_file=path, http_per_host_interval_s=0, http_retries=0)
 
 
 def page(title: str, *paragraphs: str) -> str:
@@ -73,8 +66,8 @@ def test_rss_items_are_fetched_parsed_with_source_and_feed_metadata(http_server:
         ("Job advert", "/jobs/2.html", "Tue, 02 Jun 2026 09:00:00 +0800", ""),
     ), content_type="application/rss+xml"))
     http_server.route("/n/1.html", Reply(body=page("x", "Filings open on 1 July.")))
-    settings = make_settings(tmp_path, [{"name": "cac", "kind": "rss", "url": http_server.url("/feed.xml"),
-                                          "issuer": "CAC", "topics": ["cross-border"], "exclude": ["/jobs/"]}])
+    settings = settings_with_sources(tmp_path, [{"name": "cac", "kind": "rss", "url": http_server.url("/feed.xml"),
+                                                  "issuer": "CAC", "topics": ["cross-border"], "exclude": ["/jobs/"]}])
     sink = Collect()
     report = run_watch(settings, once=True, indexer=sink)
     (outcome,) = report.sources
@@ -94,7 +87,7 @@ def test_listing_follows_matching_links_and_page_fetches_itself(http_server: Loo
     http_server.route("/d/1.html", Reply(body=page("一", "第一条 为了测试，制定本办法。")))
     http_server.route("/d/2.html", Reply(body=page("二", "第一条 本办法自公布之日起施行。")))
     http_server.route("/law.html", Reply(body=page("Law", "Article 1 This Law applies.")))
-    settings = make_settings(tmp_path, [
+    settings = settings_with_sources(tmp_path, [
         {"name": "drafts", "kind": "listing", "url": http_server.url("/list.html"), "include": [r"/d/\d+\.html$"]},
         {"name": "law", "kind": "page", "url": http_server.url("/law.html"), "doc_type": "law"},
     ])
@@ -110,7 +103,7 @@ def test_gbk_page_reaches_the_parser_decoded(http_server: LoopbackServer, tmp_pa
     html = "<html><head><meta http-equiv='Content-Type' content='text/html; charset=gb2312'><title>数据出境</title></head>" \
            "<body><p>第一条 为了规范数据出境活动，制定本办法。</p></body></html>"
     http_server.route("/gbk.html", Reply(body=html.encode("gbk"), content_type="text/html"))
-    settings = make_settings(tmp_path, [{"name": "p", "kind": "page", "url": http_server.url("/gbk.html")}])
+    settings = settings_with_sources(tmp_path, [{"name": "p", "kind": "page", "url": http_server.url("/gbk.html")}])
     sink = Collect()
     run_watch(settings, once=True, indexer=sink)
     (doc,) = sink.docs
@@ -122,7 +115,7 @@ def test_named_source_only_and_folder_sources(tmp_path: Path) -> None:
     folder.mkdir()
     (folder / "a.md").write_text("---\ntitle: Brief A\n---\n\nConsent matters.\n", encoding="utf-8")
     (folder / "skip.txt").write_text("draft notes\n", encoding="utf-8")
-    settings = make_settings(tmp_path, [
+    settings = settings_with_sources(tmp_path, [
         {"name": "briefs", "kind": "folder", "path": "briefs", "exclude": [r"^skip"], "topics": ["consent"]},
         {"name": "other", "kind": "page", "url": "http://127.0.0.1:9/never"},
     ])
@@ -137,7 +130,7 @@ def test_named_source_only_and_folder_sources(tmp_path: Path) -> None:
 def test_a_failing_source_is_recorded_and_the_run_goes_on(http_server: LoopbackServer, tmp_path: Path) -> None:
     http_server.route("/ok.html", Reply(body=page("OK", "Article 1 Fine.")))
     http_server.route("/bad.xml", Reply(body="<?xml version='1.0'?><rss><channel><title>x</ti", content_type="text/xml"))
-    settings = make_settings(tmp_path, [
+    settings = settings_with_sources(tmp_path, [
         {"name": "gone", "kind": "page", "url": http_server.url("/gone.html")},
         {"name": "bad-feed", "kind": "rss", "url": http_server.url("/bad.xml")},
         {"name": "ok", "kind": "page", "url": http_server.url("/ok.html")},
@@ -165,7 +158,7 @@ def test_robots_disallowed_item_is_skipped_not_failed(http_server: LoopbackServe
     http_server.route("/robots.txt", Reply(body="User-agent: *\nDisallow: /private/\n", content_type="text/plain"))
     http_server.route("/feed.xml", Reply(body=rss(("secret", "/private/1.html", "Mon, 01 Jun 2026 09:00:00 +0800", "")),
                                          content_type="application/rss+xml"))
-    settings = make_settings(tmp_path, [{"name": "f", "kind": "rss", "url": http_server.url("/feed.xml")}])
+    settings = settings_with_sources(tmp_path, [{"name": "f", "kind": "rss", "url": http_server.url("/feed.xml")}])
     (outcome,) = run_watch(settings, once=True, indexer=Collect()).sources
     assert outcome.ok and outcome.documents == 0 and "disallows /private/1.html" in outcome.skipped[0]
     assert http_server.hits("/private/1.html") == []
@@ -176,7 +169,7 @@ def test_unchanged_feed_is_a_304_and_a_failed_item_is_retried(http_server: Loopb
     http_server.route("/feed.xml", Reply(body=feed, content_type="application/rss+xml", etag='"f1"'))
     http_server.route("/a.html", Reply(body=page("A", "Article 1 A."), etag='"a1"'))
     http_server.route("/b.html", [Reply(503), Reply(body=page("B", "Article 1 B."))])
-    settings = make_settings(tmp_path, [{"name": "f", "kind": "rss", "url": http_server.url("/feed.xml")}])
+    settings = settings_with_sources(tmp_path, [{"name": "f", "kind": "rss", "url": http_server.url("/feed.xml")}])
     sink = Collect()
     first = run_watch(settings, once=True, indexer=sink).sources[0]
     assert first.ok and first.documents == 1 and "HTTP 503" in first.problems[0]
@@ -189,7 +182,7 @@ def test_unchanged_feed_is_a_304_and_a_failed_item_is_retried(http_server: Loopb
 
 def test_due_sources_follow_their_cron_and_the_scheduler_has_one_job_each(tmp_path: Path) -> None:
     (tmp_path / "docs").mkdir()
-    settings = make_settings(tmp_path, [
+    settings = settings_with_sources(tmp_path, [
         {"name": "daily", "kind": "folder", "path": "docs", "schedule": "0 8 * * *"},
         {"name": "monday", "kind": "folder", "path": "docs", "schedule": "0 8 * * 1"},
         {"name": "off", "kind": "folder", "path": "docs", "enabled": False},
@@ -262,8 +255,8 @@ def test_two_days_of_a_feed_make_exactly_a_new_draft_and_an_amendment(http_serve
     http_server.route("/notices/a.html", Reply(body=NOTICE_A))  # no validators: fetched again, same text
     http_server.route("/notices/b.html", Reply(body=NOTICE_B, etag='"b-1"'))  # answers 304 on day 2
     http_server.route("/rules/export.html", Reply(body=regulation(REG_ARTICLES), etag='"r-1"'))
-    settings = make_settings(tmp_path, [{"name": "tc260", "kind": "rss", "url": http_server.url("/feed.xml"),
-                                          "topics": ["data security"]}])
+    settings = settings_with_sources(tmp_path, [{"name": "tc260", "kind": "rss", "url": http_server.url("/feed.xml"),
+                                                  "topics": ["data security"]}])
     engine = get_engine(settings)
     indexer = Indexer(settings)
     try:
