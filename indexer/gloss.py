@@ -25,11 +25,91 @@ if TYPE_CHECKING:
 
 _ARTICLE = re.compile(r"第([零〇○一二两三四五六七八九十百千\d]+)条")
 _LINE = re.compile(r"^\S+ (\S+) \[([^\]]*)\] /(.*)/\s*$")
-_SKIP_SENSE = re.compile(r"^(CL:|variant of|old variant|see |see also|surname |abbr\. |used in |\(bound form\)|\(literary\)|\(old\))")
+_SKIP_SENSE = re.compile(r"^(CL:|variant of|old variant|see |see also|surname |abbr\. |used in |\(classifier)")
+_REGISTER = re.compile(r"^\((bound form|literary|old|formal|written|law|archaic)\)\s*")  # 给予 "(literary) to give"
+_CUT = re.compile(r",? namely:|[\u3400-\u9fff]")  # 自治区 "…, namely: Inner Mongolia 內蒙古…" keeps its head
 _FILLER = re.compile(r"\b(sth|sb|one's|oneself)\b")
 _PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]|\|\S+")
 # Function words whose dictionary senses ("of; ~'s", "(modal particle)") only add noise to the vector.
+# Statute words whose first dictionary sense is wrong in legal text (日 is a day, not the sun; 以上 "or more"), and
+# frequent legal compounds CC-CEDICT lacks. Chosen from the most frequent words of the Chinese laws in
+# ../shared/regulations and the LeCoQA articles, never from benchmark questions.
+SENSES: dict[str, str] = {
+    "日": "day", "月": "month", "年": "year", "时": "when", "处": "impose", "内": "within", "后": "after",
+    "经": "upon", "上": "above", "下": "below", "指": "refers to", "除": "except", "方": "party", "地": "place",
+    "称": "called", "原": "original", "先": "first", "按": "according to", "拒": "refuse", "权": "right",
+    "至": "to", "还": "also", "自": "from", "前": "before", "以下简称": "hereinafter",
+    "不限于": "not limited to", "以内": "within", "使": "cause", "起": "from", "元": "yuan", "万元": "ten thousand yuan",
+    "以上": "or more", "以下": "or less", "不满": "less than", "不足": "less than", "不含": "excluding",
+    "不包括": "excluding", "当年": "the current year", "之日起": "from the date", "之日": "the date",
+    "期限内": "within the time limit", "机关": "authority", "机构": "institution", "一般": "general",
+    "活动": "activities", "支持": "support", "进行": "carry out", "组织": "organization", "确定": "determine",
+    "公开": "disclose", "作出": "make", "提起": "file", "认定": "determine", "主张": "claim", "当事人": "party",
+    "依法": "according to law", "许可": "permit", "经营者": "business operator", "受理": "accept",
+    "出境": "outbound", "境外": "overseas", "境内": "within China", "累计": "cumulatively", "申报": "apply",
+    "评估": "assess", "复评": "re-assessment", "处理者": "processor", "运营者": "operator", "网信": "cyberspace",
+    "给予": "give", "应予": "shall be", "不予": "not", "予以": "give", "本法": "this law", "前款": "the preceding paragraph",
+    "本条": "this article", "本办法": "these measures", "本规定": "these provisions", "本条例": "these regulations",
+    "主管部门": "competent department", "有关部门": "relevant departments", "用人单位": "employer",
+    "合法权益": "lawful rights and interests", "行政处罚": "administrative penalty", "违法所得": "illegal gains",
+    "责令改正": "order to correct", "直接负责的主管人员": "directly responsible person in charge",
+    "情节严重": "serious circumstances", "构成犯罪": "constitutes a crime", "刑事责任": "criminal liability",
+    "民事责任": "civil liability", "承担责任": "bear liability", "依法追究": "pursue according to law",
+    "保存": "retain", "留存": "retain", "存储": "store", "日志": "logs", "输入": "input", "通知书": "notice",
+    "书面": "written", "订立": "conclude", "签订": "sign", "有效期": "validity period", "届满": "expires",
+    "异议": "objection", "期间": "period", "工作日": "working days", "之一": "one of", "下列": "following",
+    "情形": "circumstances", "规定": "provisions", "应当": "shall", "不得": "shall not", "可以": "may",
+    "或者": "or", "其他": "other", "有关": "relevant", "相关": "related", "采取": "take", "开展": "carry out",
+    "履行": "perform", "义务": "obligations", "职责": "duties", "告知": "inform", "同意": "consent",
+    "单独同意": "separate consent", "收集": "collect", "泄露": "leak", "篡改": "tamper", "毁损": "damage",
+    "丢失": "lose", "删除": "delete", "更正": "correct", "补充": "supplement", "查阅": "access", "复制": "copy",
+    "处罚": "penalty", "罚款": "fine", "警告": "warning", "没收": "confiscate", "吊销": "revoke",
+    "暂停": "suspend", "停业整顿": "suspend business for rectification", "约谈": "summon for talks",
+    "监督管理": "supervision and administration", "监管": "regulate", "备案": "file for the record",
+    "认证": "certification", "审查": "review", "检测": "testing", "标识": "label", "标注": "label",
+    "生成式": "generative", "训练": "training", "算法": "algorithm", "模型": "model", "深度合成": "deep synthesis",
+    "重要数据": "important data", "核心数据": "core data", "国家标准": "national standard",
+    "强制性": "mandatory", "推荐性": "recommended", "征求意见稿": "draft for comment", "施行": "come into force",
+    "起施行": "comes into force", "自公布之日起施行": "comes into force on the date of promulgation",
+    "接收方": "recipient", "境外接收方": "overseas recipient", "提供者": "provider", "使用者": "user",
+    "未成年人": "minors", "近亲属": "close relatives", "法定代理人": "legal guardian", "监护人": "guardian",
+    "行为人": "actor", "侵权人": "infringer", "被侵权人": "infringed party", "物权": "property rights",
+    "所有权": "ownership", "抵押权": "mortgage", "质权": "pledge", "债权": "creditor's rights",
+    "违约责任": "liability for breach of contract", "解除合同": "terminate the contract", "承租人": "lessee",
+    "出租人": "lessor", "保险人": "insurer", "被保险人": "insured", "赔偿损失": "compensate for losses",
+    "销售者": "seller", "发包人": "employer", "承包方": "contractor", "发包方": "employer", "国家机关": "state organs",
+    "建设工程": "construction project", "行政许可": "administrative license", "治安管理": "public security",
+    "营业执照": "business license", "民事行为": "civil juristic act", "民事法律": "civil law",
+    "必要措施": "necessary measures", "建立健全": "establish and improve", "工作部门": "work departments",
+}
 _STOP = frozenset("的 了 和 与 及 或 等 在 对 为 是 以 其 之 中 由 并 将 被 把 从 向 于 该 本 所 者 而 且 则 也 又 就 都 个 吗 呢 吧 啊 么".split())
+
+
+# Amounts and dates as English writes them: 10万人 -> "100,000 people" (not "10 ten thousand people"), 五十万元 ->
+# "500,000 yuan", 1月1日 -> "January 1" (not "1 moon 1 sun").
+_ZH_NUM = "零〇一二两三四五六七八九十百千"
+_QUANTITY = re.compile(rf"(\d+(?:\.\d+)?|[{_ZH_NUM}]+)(万|亿)|([{_ZH_NUM}]*[十百千][{_ZH_NUM}]*)(?=[元人个日年倍次天项条])")
+_DATE = re.compile(r"(?:(\d{4})\s*年\s*)?(\d{1,2})\s*月\s*(\d{1,2})\s*日")
+_MONTHS = "January February March April May June July August September October November December".split()
+
+
+def _quantity(m: re.Match[str]) -> str:
+    num, unit, bare = m.group(1), m.group(2), m.group(3)
+    if bare:
+        n = zh_to_int(bare)
+        return f" {n} " if n is not None else bare
+    value = float(num) if num[0].isdigit() else zh_to_int(num)
+    if value is None:
+        return m.group()
+    total = value * (10_000 if unit == "万" else 100_000_000)
+    return f" {int(total):,} " if total == int(total) else f" {total:,} "
+
+
+def _date(m: re.Match[str]) -> str:
+    year, month, day = m.group(1), int(m.group(2)), int(m.group(3))
+    if not 1 <= month <= 12:
+        return m.group()
+    return f" {_MONTHS[month - 1]} {day}{', ' + year if year else ''} "
 
 
 def cedict_path() -> Path:
@@ -71,8 +151,10 @@ def cedict() -> dict[str, str]:
 
 def _first_sense(senses: list[str]) -> str | None:
     for s in senses:
+        s = _REGISTER.sub("", s)
         if _SKIP_SENSE.match(s):
             continue
+        s = _CUT.split(s, maxsplit=1)[0]
         s = _PAREN.sub("", s.split(";")[0])
         s = _FILLER.sub("", s).strip(" ,.")
         if s.startswith("to "):
@@ -85,13 +167,18 @@ def _first_sense(senses: list[str]) -> str | None:
 class Glosser:
     """Chinese -> English words: glossary terms first (longest match), then jieba words looked up in CC-CEDICT."""
 
-    def __init__(self, glossary: Glossary, dictionary: dict[str, str] | None = None) -> None:
+    def __init__(self, glossary: Glossary, dictionary: dict[str, str] | None = None, *,
+                 statute_senses: bool = True) -> None:
         self._dict = dictionary
+        self._senses_table = SENSES if statute_senses else {}  # off only to measure what they add (bench/gloss_bench)
         self._terms: dict[str, str] = {}
         for g in glossary.groups:
             if g.en:
                 for z in g.zh:
                     self._terms.setdefault(z, g.en[0])
+        for z, en in self._senses_table.items():
+            if len(z) > 1:  # matched like terms: jieba cuts 不含 and 通知书 into pieces whose senses mislead
+                self._terms.setdefault(z, en)
         self._lengths: dict[str, list[int]] = {}
         for z in self._terms:
             self._lengths.setdefault(z[0], []).append(len(z))
@@ -109,6 +196,9 @@ class Glosser:
         if not is_cjk(text):
             return text
         text = _ARTICLE.sub(lambda m: f" Article {zh_to_int(m.group(1))} ", text)
+        if self._senses_table:
+            text = _DATE.sub(_date, text)
+            text = _QUANTITY.sub(_quantity, text)
         out: list[str] = []
         pos = 0
         for m in CJK_RUN.finditer(text):
@@ -137,15 +227,33 @@ class Glosser:
     def _words(self, run: str) -> list[str]:
         if not run:
             return []
-        d = self.dictionary
         out: list[str] = []
         for w in jieba_tokenizer().cut(run):
             if w in _STOP:
                 continue
-            if w in d:
-                out.append(d[w])
-            else:  # an unknown compound: its characters' senses are better than nothing
-                out.extend(d[c] for c in w if c in d and c not in _STOP)
+            out.extend(self._senses(w))
+        return out
+
+    def _senses(self, word: str) -> list[str]:
+        """A word's sense; an unknown compound (行政处罚, 合法权益) as its longest known pieces, left to right, since
+        single characters' first senses are mostly wrong in statutes (权 "authority", 益 "benefit", 处 "reside")."""
+        d = self.dictionary
+        senses = self._senses_table
+        sense = senses.get(word) or d.get(word)
+        if sense:
+            return [sense]
+        out: list[str] = []
+        i = 0
+        while i < len(word):
+            for n in range(min(len(word) - i, 6), 0, -1):
+                piece = word[i : i + n]
+                sense = senses.get(piece) or d.get(piece)
+                if sense and (n > 1 or piece not in _STOP):
+                    out.append(sense)
+                    break
+                if n == 1:
+                    break
+            i += n
         return out
 
 

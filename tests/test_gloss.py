@@ -55,3 +55,37 @@ def test_switched_off_for_multilingual_models(tmp_path: Path) -> None:
     assert make_glosser(make_settings(tmp_path, gloss_chinese=False), GLOSSARY) is None
     on = make_glosser(make_settings(tmp_path))  # the bundled glossary
     assert on is not None and "outbound data transfer security assessment" in on.gloss("数据出境安全评估")
+
+
+def test_amounts_and_dates_read_as_english_writes_them() -> None:
+    g = Glosser(Glossary.empty())
+    assert "100,000" in g.gloss("不满10万人个人信息")  # not "10 ten thousand people"
+    out = g.gloss("处十万元以上一百万元以下罚款")
+    assert "100,000 yuan or more" in out and "1,000,000 yuan or less" in out
+    assert "1.5" not in g.gloss("1.5万元") and "15,000" in g.gloss("1.5万元")
+    assert "January 1" in g.gloss("自当年1月1日起") and "moon" not in g.gloss("自当年1月1日起")
+    assert "March 22, 2024" in g.gloss("2024年3月22日")
+    assert g.gloss("13月45日") .count("13") == 1  # not a date: left to the dictionary
+
+
+def test_statute_senses_replace_misleading_first_senses() -> None:
+    g = Glosser(Glossary.empty())
+    out = g.gloss("自当年1月1日起累计向境外提供不满10万人个人信息（不含敏感个人信息）")
+    for wrong in ("resentful", "in those days", "keep in the mouth", "sun"):
+        assert wrong not in out, out
+    assert "less than" in out and "excluding" in out and "the current year" in out
+    assert "from the date" in g.gloss("自收到通知书之日起")
+
+
+def test_unknown_compounds_split_into_known_words_not_characters() -> None:
+    g = Glosser(Glossary.empty(), dictionary={"行政": "administration", "处罚": "penalize", "行": "walk",
+                                                "政": "political", "处": "reside", "罚": "punish"})
+    assert g.gloss("行政处罚") == "administrative penalty"  # a statute sense wins over the dictionary
+    # jieba keeps 数据安全 as one word, which this dictionary lacks: its known pieces, not its characters
+    g2 = Glosser(Glossary.empty(), dictionary={"数据": "data", "安全": "safe", "数": "count", "据": "according to",
+                                                "安": "calm", "全": "all"})
+    assert g2.gloss("数据安全") == "data safe"  # not "count according to calm all"
+
+
+def test_register_labels_no_longer_hide_a_sense() -> None:
+    assert cedict()["给予"] == "give"  # "(literary) to give" used to be skipped, leaving 给予 unglossed
