@@ -54,6 +54,9 @@ STATUS_PRIOR = {"in_force": 1.0, "published": 1.0, "partly_superseded": 0.85, "d
                 "superseded": 0.6, "repealed": 0.5}
 TYPE_PRIOR = {"commentary": 0.85, "news": 0.8}
 NAMED_DOC_BOOST = 1.6  # a law named in the question ('What does the PIPL say about…') lifts its passages
+# Asked about an old text by name alone ('under the original 2016 Cybersecurity Law'), the text that replaced it
+# answers a different question: it ranks as a superseded text would in an ordinary question.
+SUCCESSOR_OF_NAMED = 0.6
 REFERENCE_BONUS = 10.0  # an explicit 'PIPL Article 38' goes straight to the top
 DUP_JACCARD = 0.8
 ROW_CACHE = 20_000  # passage rows kept between questions
@@ -276,6 +279,11 @@ class Retriever:
         self._catalog: Catalog | None = None
         self._df: dict[str, int] = {}
         self._rows: dict[str, dict[str, Any]] = {}
+        if self.lexical.reset or not self.lexical.doc_versions():
+            # Emptied by a tokenizer upgrade (or never filled): refill it from the ledger's texts; no model needed.
+            from indexer.pipeline import sync_lexical
+
+            log.warning("rebuilt the lexical index from the ledger (%d documents)", sync_lexical(self.ledger, self.lexical))
 
     def warm(self) -> None:
         tokenize("预热 warm up")
@@ -378,6 +386,8 @@ class Retriever:
         cosine = dict(rankings.get("dense", []))
         hits: list[Hit] = []
         named = set(q.refs.named_docs)
+        later = {s for d in named for s in cat.successors(d)} - named
+        later = (later | {cat.translations[s] for s in later if s in cat.translations}) - named
         for pid, row in rows.items():
             doc = cat.docs.get(row["doc_id"])
             if doc is None or row["version"] != doc.version or (allow_set is not None and doc.doc_id not in allow_set):
@@ -387,6 +397,8 @@ class Retriever:
             status = STATUS_PRIOR.get(doc.status, 0.9)
             if doc.doc_id not in named:
                 score = fused[pid] * status * TYPE_PRIOR.get(doc.doc_type, 1.0)
+                if doc.doc_id in later:
+                    score *= SUCCESSOR_OF_NAMED
             else:
                 # Asked for by name, its status is no reason to rank it lower; unless the name fits its successor
                 # too ('网络安全法': the 2016 law and the 2026 consolidation), then the text in force comes first.
@@ -433,8 +445,15 @@ class Retriever:
         timings["dense"] = _ms(t)
         named = [d for d in q.refs.named_docs if allow is None or d in allow]
         if named:
-            # The question names a document ('under the 2016 Cybersecurity Law'): search inside it in both languages.
-            toks = q.tokens + [tok for term in other for tok in tokenize(term)]
+            # The question names a document ('under the 2016 Cybersecurity Law'): search inside it in both languages,
+            # for what the question asks, not for the name: inside the law, its own name only picks out the articles
+            # that cite other laws by name (网络安全法第五十七条 cites 《突发事件应对法》).
+            names = self.catalog().names
+            rest = q.text
+            for start, end, _ in sorted(names.find_names(q.text), reverse=True):
+                rest = rest[:start] + " " + rest[end:]
+            toks = tokenize(rest) + [tok for term in other if term.lower() not in names.aliases for tok in tokenize(term)]
+            toks = toks or q.tokens + [tok for term in other for tok in tokenize(term)]
             out["named"] = self.lexical.search(toks, pool, doc_ids=named, rescore=RESCORE_TRANSLATED)
         return out, vec
 
