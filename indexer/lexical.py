@@ -14,12 +14,13 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .tokenize import tokenize
+from .tokenize import TOKENIZER_VERSION, tokenize
 
 _SCHEMA = """
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(tokens, passage_id UNINDEXED, doc_id UNINDEXED,
     tokenize = "unicode61 remove_diacritics 0 tokenchars '_'");
 CREATE TABLE IF NOT EXISTS doc_versions (doc_id TEXT PRIMARY KEY, version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts_vocab USING fts5vocab(fts, 'row');
 """
 # Query cost is the sum of the posting lists of the query's terms. Terms in more than this share of passages carry
@@ -52,6 +53,21 @@ class LexicalIndex:
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.executescript(_SCHEMA)
         self._cache: dict[str, Any] = {}
+        self.reset = self._check_tokenizer()
+
+    def _check_tokenizer(self) -> bool:
+        """Empty the index if its tokens came from another tokenizer version (True then): query tokens would not
+        meet them. Whoever holds the ledger refills it (`Indexer.reconcile`, or the Retriever on opening)."""
+        with self.conn:
+            row = self.conn.execute("SELECT value FROM meta WHERE key = 'tokenizer'").fetchone()
+            if row is not None and row[0] == TOKENIZER_VERSION:
+                return False
+            filled = self.conn.execute("SELECT 1 FROM doc_versions LIMIT 1").fetchone() is not None
+            if filled:
+                self.conn.execute("DELETE FROM fts")
+                self.conn.execute("DELETE FROM doc_versions")
+            self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('tokenizer', ?)", (TOKENIZER_VERSION,))
+        return filled
 
     def close(self) -> None:
         self.conn.close()

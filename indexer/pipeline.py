@@ -92,6 +92,30 @@ def embed_text(p: Passage, meta: DocMeta, glosser: Glosser | None = None) -> str
     return text
 
 
+def sync_lexical(ledger: Ledger, lexical: Any, docs: list[dict[str, Any]] | None = None) -> int:
+    """Bring the lexical index in line with the ledger's live versions; returns the documents rewritten.
+
+    Needs no model: after a killed run, or a tokenizer change that emptied the index, this refills it from the
+    passage texts the ledger keeps.
+    """
+    docs = docs if docs is not None else ledger.docs(include_removed=True)
+    lex = lexical.doc_versions()
+    n = 0
+    for d in docs:
+        want = None if d["removed"] or d["current_version"] is None else d["current_version"]
+        if lex.get(d["doc_id"]) != want:
+            if want is None:
+                lexical.remove_document(d["doc_id"])
+            else:
+                rows = ledger.passages_of(d["doc_id"])
+                lexical.replace_document(d["doc_id"], want, [(r["passage_id"], r["text"]) for r in rows])
+            n += 1
+    for doc_id in set(lex) - {d["doc_id"] for d in docs}:
+        lexical.remove_document(doc_id)
+        n += 1
+    return n
+
+
 class Indexer:
     """Owns the stores for one run or one long-lived process (the watcher). The model loads only when needed."""
 
@@ -373,21 +397,9 @@ class Indexer:
         if redo:
             fixed["missing_vectors"] = len(live - in_store)
             self._reembed(sorted(redo), docs)
-        lex = self.lexical.doc_versions()
-        for d in docs:
-            want = None if d["removed"] or d["current_version"] is None else d["current_version"]
-            if lex.get(d["doc_id"]) != want:
-                if want is None:
-                    self.lexical.remove_document(d["doc_id"])
-                else:
-                    doc_rows = self.ledger.passages_of(d["doc_id"])
-                    self.lexical.replace_document(d["doc_id"], want, [(r["passage_id"], r["text"]) for r in doc_rows])
-                fixed["lexical_docs"] += 1
-        for doc_id in set(lex) - {d["doc_id"] for d in docs}:
-            self.lexical.remove_document(doc_id)
-            fixed["lexical_docs"] += 1
+        fixed["lexical_docs"] = sync_lexical(self.ledger, self.lexical, docs)
         if any(fixed.values()):
-            log.warning("repaired the stores after an interrupted run: %s", fixed)
+            log.warning("repaired the stores (an interrupted run, or a lexical index from another tokenizer): %s", fixed)
         return fixed
 
     def _reembed(self, ids: list[str], docs: list[dict[str, Any]]) -> None:

@@ -40,12 +40,23 @@ def language_of(text: str, zh_share: float) -> str:
     return "zh" if cjk and cjk >= zh_share * (cjk + latin) else "en"
 
 
+# Bump when tokens change: the lexical index records the version it was built with and is rebuilt from the ledger
+# when it differs (indexer/lexical.py), since query and index tokens must agree.
+TOKENIZER_VERSION = "2-snowball"
+
+
+@lru_cache(maxsize=1)
+def _stemmer():  # type: ignore[no-untyped-def]
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("english")
+
+
+@lru_cache(maxsize=200_000)
 def _stem(w: str) -> str:
-    # A light suffix stripper: enough to meet "transfers"/"transferred"/"transferring" without a stemmer dependency.
-    for suf, min_len in (("ies", 5), ("ing", 6), ("ed", 5), ("es", 5), ("s", 4)):
-        if w.endswith(suf) and len(w) >= min_len and not w.endswith("ss"):
-            return w[: -len(suf)] + ("y" if suf == "ies" else "")
-    return w
+    # Snowball (Porter 2): "fined"/"fines" meet "fine", "transferred" meets "transfers". Codes such as "gb/t" or
+    # "43697-2024" are left as they are.
+    return _stemmer().stemWord(w) if w.isalpha() else w
 
 
 def tokenize(text: str, *, bigrams: bool = True) -> list[str]:

@@ -37,7 +37,9 @@ def test_common_words_left_out_of_the_query_still_order_the_candidates(lex: Lexi
 
 def test_postings_budget_keeps_the_rarest_terms(lex: LexicalIndex, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(lexical, "COMMON_SHARE", 1.0)
-    terms = ["filler", "beta", "gamma", "rare", "retention"]
+    from indexer.tokenize import tokenize
+
+    terms = tokenize("filler beta gamma rare retention")  # index tokens are stems ("retent")
     assert set(lex._select_terms(terms)) == set(terms)
     monkeypatch.setattr(lexical, "POSTINGS_BUDGET", 3)
     assert lex._select_terms(terms) == ["beta", "gamma", "rare"]  # the three rarest always stay
@@ -49,3 +51,24 @@ def test_own_writes_refresh_the_cached_statistics(lex: LexicalIndex) -> None:
     lex.replace_document("e", 1, [("z", "zeta rule")])
     assert lex._rows() == n + 1
     assert [p for p, _ in lex.search(["zeta"], 5)] == ["z"]
+
+
+def test_english_stems_meet_across_inflections() -> None:
+    from indexer.tokenize import tokenize
+
+    assert tokenize("fined") == tokenize("fines") == tokenize("fine")  # the old suffix stripper made "fined" "fin"
+    assert tokenize("transferred") == tokenize("transfers") == tokenize("transferring")
+    assert tokenize("GB/T 43697-2024") == ["gb/t", "43697-2024"]  # codes are not stemmed
+
+
+def test_an_index_built_by_another_tokenizer_is_emptied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "lexical.sqlite"
+    ix = LexicalIndex(path)
+    assert ix.reset is False  # a new index has nothing to throw away
+    ix.replace_document("d", 1, [("a", "retention of logs")])
+    ix.close()
+    assert LexicalIndex(path).reset is False and LexicalIndex(path).doc_versions() == {"d": 1}
+    monkeypatch.setattr(lexical, "TOKENIZER_VERSION", "next")
+    again = LexicalIndex(path)
+    assert again.reset is True and again.doc_versions() == {} and again.search("retention", 5) == []
+    assert LexicalIndex(path).reset is False  # emptied once; the version is recorded

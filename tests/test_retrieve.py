@@ -226,3 +226,14 @@ def test_catalog_follows_ledger_changes(synthetic) -> None:  # type: ignore[no-u
         assert hits and hits[0].caveat and hits[0].caveat.startswith("Repealed")
     finally:
         path.write_text(original, encoding="utf-8")
+
+
+def test_retriever_refills_a_lexical_index_emptied_by_a_tokenizer_change(synthetic) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    settings, _ = synthetic
+    with sqlite3.connect(settings.lexical_path) as c:  # as an index written by an older regwatch would look
+        c.execute("UPDATE meta SET value = 'old' WHERE key = 'tokenizer'")
+    r = Retriever(settings)  # no `regwatch index` needed: the ledger keeps every passage's text
+    assert r.lexical.doc_versions() and r.rankings(r.analyse("flour"), None, 5)[0]["lexical"]
+    assert _top(r, "bakeries keep flour dry")[0].doc.short_title == "BHR"
