@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from bot.answer import ABSTAIN_TEXT, NOT_AN_ANSWER, Asker, clean, sentences
+from bot.answer import ABSTAIN_TEXT, NOT_AN_ANSWER, Asker, clean, clean_question, sentences
 from bot.cite import CitationError, check, markers, problems
 from bot.types import Answer, Citation, Filters
 from tests.conftest import make_settings
@@ -167,3 +167,5 @@ def test_cite_checks() -> None:
 def test_sentences_and_clean() -> None:
     assert sentences("第一条 甲。乙；丙\nArticle 2 A b. C d; (1) e") == ["第一条 甲。", "乙；", "丙", "Article 2 A b.", "C d;", "(1) e"]
     assert clean("a\x1b[31mb\x00c\u202e") == "abc"
+    assert clean_question("<!channel> <@U024BE7LH> what does <#C123|general> need?") == "what does   need?"
+    assert clean("<!here> kept in quotes") == "<!here> kept in quotes"
