@@ -38,9 +38,9 @@ _QUESTION_WORDS = frozenset(w for word in
 ) | frozenset(["规定", "要求", "法律", "条例", "哪些", "多少", "多久", "什么样", "怎么办", "可以吗", "能否", "能不能", "需不需要", "有没有", "分别", "哪个", "哪天", "几年", "几次", "吗", "呢", "么", "还", "要", "会", "被", "做", "给", "让", "去", "到", "用", "有", "没有", "请问", "企业", "公司", "我们", "他们", "别人"])
 # Evidence = SCALE * (W_COVERAGE * coverage + W_DOMAIN * glossary share), calibrated on bench/questions.yaml so
 # that the default abstain_threshold (0.35) abstains on every unanswerable question (see bench/quality_bench.py).
-W_COVERAGE = 0.75
+W_COVERAGE = 0.5
 W_DOMAIN = 0.5
-EVIDENCE_SCALE = 1.2
+EVIDENCE_SCALE = 1.3
 _ACRONYM = re.compile(r"(?<![A-Za-z0-9])([A-Z]{2,6})s?(?![A-Za-z0-9])")
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -47,10 +48,15 @@ class Glossary:
         self.groups = groups
         self._en: list[tuple[tuple[str, ...], int]] = []
         self._zh: list[tuple[str, int]] = []
+        # A phrase whose other words are all stopwords ('in advance', 'in writing') is matched as written: by its one
+        # stem it would match 'advanced semiconductors'.
+        self._en_literal: list[tuple[re.Pattern[str], int]] = []
         for i, g in enumerate(groups):
             for t in g.en:
                 toks = tuple(tokenize(t, bigrams=False))
-                if toks:
+                if len(toks) == 1 and len(t.split()) > 1:
+                    self._en_literal.append((re.compile(rf"(?<![a-z0-9]){re.escape(t.lower())}(?![a-z0-9])"), i))
+                elif toks:
                     self._en.append((toks, i))
             for t in g.zh:
                 if t.strip():
@@ -72,6 +78,7 @@ class Glossary:
             if " " + " ".join(seq) + " " in joined:
                 hits.append(i)
         low = text.lower()
+        hits.extend(i for pattern, i in self._en_literal if pattern.search(low))
         for term, i in self._zh:
             if term.lower() in low:
                 hits.append(i)

@@ -89,3 +89,11 @@ def test_unknown_compounds_split_into_known_words_not_characters() -> None:
 
 def test_register_labels_no_longer_hide_a_sense() -> None:
     assert cedict()["给予"] == "give"  # "(literary) to give" used to be skipped, leaving 给予 unglossed
+
+
+def test_a_phrase_of_one_word_and_stopwords_is_matched_as_written() -> None:
+    g = Glossary([TermGroup(en=("in advance", "beforehand"), zh=("事前",)),
+                  TermGroup(en=("cross-border transfer",), zh=("跨境传输",))])
+    assert g.expand("Must we notify the regulator in advance?").zh_terms == ["事前"]
+    assert g.expand("Which rules apply to advanced semiconductors?").zh_terms == []  # one stem, 'advanc', is not it
+    assert g.expand("rules on cross-border transfers").zh_terms == ["跨境传输"]  # content words still match by stem
