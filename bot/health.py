@@ -125,7 +125,7 @@ def _single(family: Any, name: str, documentation: str, value: float) -> Any:
 
 
 def _latency_histogram(family: Any, rows: Any) -> Any:
-    from bot.slack.store import as_utc
+    from indexer.db import as_utc
 
     seconds = sorted(
         max(0.0, (as_utc(sent) - as_utc(detected)).total_seconds())  # type: ignore[operator]

@@ -15,7 +15,7 @@ from bot.alerts import change_matches, deliver_pending, enqueue_alerts
 from bot.slack import store
 from bot.slack.alert_blocks import ACTION_ALERT_ASK, alert_message
 from bot.slack.posting import make_client
-from indexer.db import make_engine, utcnow
+from indexer.db import as_utc, make_engine, utcnow
 from indexer.schema import outbox
 
 
@@ -148,7 +148,7 @@ def test_server_error_is_retried_with_backoff_and_checked_before_reposting(env, 
     assert report.retried == 1
     row = outbox_rows(engine)[0]
     assert (row.state, row.attempts) == ("queued", 1) and row.last_error
-    next_attempt = store.as_utc(row.next_attempt_at)
+    next_attempt = as_utc(row.next_attempt_at)
     assert next_attempt is not None and next_attempt > utcnow() + timedelta(minutes=50)  # backoff honoured
     assert deliver_pending(settings, client, engine=engine).claimed == 0
     with engine.begin() as conn:

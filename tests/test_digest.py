@@ -16,7 +16,7 @@ from bot.slack import store
 from bot.slack.alert_blocks import digest_messages
 from bot.slack.cli import register
 from bot.slack.posting import make_client
-from indexer.db import utcnow
+from indexer.db import as_utc, utcnow
 from indexer.schema import changes, channel_settings
 
 NOW = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai, a Tuesday
@@ -89,7 +89,7 @@ def _configure(engine, channel: str, freq: str = "daily", time: str = "09:00", s
 def _last(engine, channel: str) -> datetime | None:
     with engine.connect() as conn:
         value = conn.execute(select(channel_settings.c.last_digest_at).where(channel_settings.c.channel_id == channel)).scalar()
-    return store.as_utc(value)
+    return as_utc(value)
 
 
 def test_due_digests_post_once_and_record_last_digest_at(env, peer: SlackPeer) -> None:

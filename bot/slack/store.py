@@ -11,7 +11,6 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from bot.types import Answer, Citation
-from indexer.db import as_utc as as_utc  # re-exported: bot.health and tests import it from here
 from indexer.db import dialect_insert, utcnow
 from indexer.schema import answers, changes, channel_settings, feedback, slack_events, subscriptions, threads
 
