@@ -46,6 +46,7 @@ class References:
     standards: dict[str, list[str]] = field(default_factory=dict)  # number as written -> doc_ids
     named_docs: list[str] = field(default_factory=list)  # documents named without an article
     bare_articles: list[int] = field(default_factory=list)  # 'Article 38' with no law named
+    name_spans: list[tuple[int, int]] = field(default_factory=list)  # where the question names a law
 
     @property
     def explicit(self) -> bool:
@@ -201,6 +202,7 @@ class NameIndex:
     def resolve(self, text: str) -> References:
         refs = References(standards=self.find_standards(text))
         names = self.find_names(text)
+        refs.name_spans = [(s, e) for s, e, _ in names]
         used: set[int] = set()
         mentions: list[tuple[int, int, list[int]]] = []
         for m in _EN_ART.finditer(text):

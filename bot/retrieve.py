@@ -371,7 +371,7 @@ class Retriever:
         allow_set = set(allow) if allow is not None else None
         pool = pool or max(50, 4 * k)
 
-        rankings, _vec = self.rankings(q, allow, pool, timings)
+        rankings, _vec = self.rankings(q, allow, pool, timings, cat)
         t = time.perf_counter()
         via: dict[str, str] = {}
         refs = self._reference_passages(q.refs, cat, allow_set, question, allow, q.language)
@@ -423,19 +423,19 @@ class Retriever:
         timings["fuse"] = _ms(t)
         return Retrieval(q, hits, timings)
 
-    def rankings(self, q: Query, allow: list[str] | None, pool: int,
-                 timings: dict[str, float] | None = None) -> tuple[dict[str, list[tuple[str, float]]], list[float]]:
+    def rankings(self, q: Query, allow: list[str] | None, pool: int, timings: dict[str, float] | None = None,
+                 cat: Catalog | None = None) -> tuple[dict[str, list[tuple[str, float]]], list[float]]:
         """The ranked lists that are fused: the question's words, their glossary translation, and its meaning."""
         timings = timings if timings is not None else {}
         out: dict[str, list[tuple[str, float]]] = {}
         t = time.perf_counter()
         out["lexical"] = self.lexical.search(q.tokens, pool, doc_ids=allow)
         other = q.expansion.other_language(q.language)
-        if other:
+        translated = [tok for term in other for tok in tokenize(term)]
+        if translated:
             # A separate list, so passages in the other language compete on their own ranking instead of
             # being outscored by passages that share the question's (untranslated) words.
-            toks = [tok for term in other for tok in tokenize(term)]
-            out["translated"] = self.lexical.search(toks, pool, doc_ids=allow, rescore=RESCORE_TRANSLATED)
+            out["translated"] = self.lexical.search(translated, pool, doc_ids=allow, rescore=RESCORE_TRANSLATED)
         timings["lexical"] = _ms(t)
         t = time.perf_counter()
         vec = self.embedder.embed_query(self.dense_text(q))
@@ -448,13 +448,13 @@ class Retriever:
             # The question names a document ('under the 2016 Cybersecurity Law'): search inside it in both languages,
             # for what the question asks, not for the name: inside the law, its own name only picks out the articles
             # that cite other laws by name (网络安全法第五十七条 cites 《突发事件应对法》).
-            names = self.catalog().names
+            aliases = (cat or self.catalog()).names.aliases
             rest = q.text
-            for start, end, _ in sorted(names.find_names(q.text), reverse=True):
+            for start, end in sorted(q.refs.name_spans, reverse=True):
                 rest = rest[:start] + " " + rest[end:]
-            toks = tokenize(rest) + [tok for term in other if term.lower() not in names.aliases for tok in tokenize(term)]
-            toks = toks or q.tokens + [tok for term in other for tok in tokenize(term)]
-            out["named"] = self.lexical.search(toks, pool, doc_ids=named, rescore=RESCORE_TRANSLATED)
+            toks = tokenize(rest) + [tok for term in other if term.lower() not in aliases for tok in tokenize(term)]
+            out["named"] = self.lexical.search(toks or q.tokens + translated, pool, doc_ids=named,
+                                               rescore=RESCORE_TRANSLATED)
         return out, vec
 
     @cached_property
