@@ -17,20 +17,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .glossary import Glossary, is_cjk, load_glossary
-from .numerals import zh_to_int
+from .numerals import ZH_NUMERAL_CHARS, zh_to_int
 from .tokenize import CJK_RUN, jieba_tokenizer
 
 if TYPE_CHECKING:
     from .settings import Settings
 
-_ARTICLE = re.compile(r"第([零〇○一二两三四五六七八九十百千\d]+)条")
+_ARTICLE = re.compile(rf"第([{ZH_NUMERAL_CHARS}\d]+)条")
 _LINE = re.compile(r"^\S+ (\S+) \[([^\]]*)\] /(.*)/\s*$")
 _SKIP_SENSE = re.compile(r"^(CL:|variant of|old variant|see |see also|surname |abbr\. |used in |\(classifier)")
 _REGISTER = re.compile(r"^\((bound form|literary|old|formal|written|law|archaic)\)\s*")  # 给予 "(literary) to give"
 _CUT = re.compile(r",? namely:|[\u3400-\u9fff]")  # 自治区 "…, namely: Inner Mongolia 內蒙古…" keeps its head
 _FILLER = re.compile(r"\b(sth|sb|one's|oneself)\b")
 _PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]|\|\S+")
-# Function words whose dictionary senses ("of; ~'s", "(modal particle)") only add noise to the vector.
 # Statute words whose first dictionary sense is wrong in legal text (日 is a day, not the sun; 以上 "or more"), and
 # frequent legal compounds CC-CEDICT lacks. Chosen from the most frequent words of the Chinese laws in
 # ../shared/regulations and the LeCoQA articles, never from benchmark questions.
@@ -82,12 +81,13 @@ SENSES: dict[str, str] = {
     "营业执照": "business license", "民事行为": "civil juristic act", "民事法律": "civil law",
     "必要措施": "necessary measures", "建立健全": "establish and improve", "工作部门": "work departments",
 }
+# Function words whose dictionary senses ("of; ~'s", "(modal particle)") only add noise to the vector.
 _STOP = frozenset("的 了 和 与 及 或 等 在 对 为 是 以 其 之 中 由 并 将 被 把 从 向 于 该 本 所 者 而 且 则 也 又 就 都 个 吗 呢 吧 啊 么".split())
 
 
 # Amounts and dates as English writes them: 10万人 -> "100,000 people" (not "10 ten thousand people"), 五十万元 ->
 # "500,000 yuan", 1月1日 -> "January 1" (not "1 moon 1 sun").
-_ZH_NUM = "零〇一二两三四五六七八九十百千"
+_ZH_NUM = ZH_NUMERAL_CHARS.replace("万", "")  # 万 and 亿 are the units the pattern multiplies by
 _QUANTITY = re.compile(rf"(\d+(?:\.\d+)?|[{_ZH_NUM}]+)(万|亿)|([{_ZH_NUM}]*[十百千][{_ZH_NUM}]*)(?=[元人个日年倍次天项条])")
 _DATE = re.compile(r"(?:(\d{4})\s*年\s*)?(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 _MONTHS = "January February March April May June July August September October November December".split()
@@ -170,7 +170,9 @@ class Glosser:
     def __init__(self, glossary: Glossary, dictionary: dict[str, str] | None = None, *,
                  statute_senses: bool = True) -> None:
         self._dict = dictionary
-        self._senses_table = SENSES if statute_senses else {}  # off only to measure what they add (bench/gloss_bench)
+        # Off only to measure what the statute senses, amounts and dates add (bench/gloss_bench.py).
+        self._statute = statute_senses
+        self._senses_table = SENSES if statute_senses else {}
         self._terms: dict[str, str] = {}
         for g in glossary.groups:
             if g.en:
@@ -196,7 +198,7 @@ class Glosser:
         if not is_cjk(text):
             return text
         text = _ARTICLE.sub(lambda m: f" Article {zh_to_int(m.group(1))} ", text)
-        if self._senses_table:
+        if self._statute:
             text = _DATE.sub(_date, text)
             text = _QUANTITY.sub(_quantity, text)
         out: list[str] = []
@@ -251,9 +253,7 @@ class Glosser:
                 if sense and (n > 1 or piece not in _STOP):
                     out.append(sense)
                     break
-                if n == 1:
-                    break
-            i += n
+            i += n  # the piece's length, or 1 past a character nothing knows
         return out
 
 
