@@ -31,10 +31,10 @@ MAX_QUOTE_CHARS = 700
 MAIN_LINES = 2  # passages quoted in the answer itself; the rest are listed as "see also"
 SEE_ALSO_RATIO = 0.6  # a passage is cited only if its evidence is at least this share of the best one's
 # Words that say what kind of answer is wanted, not what it is about: they are no evidence either way.
-# The English words go through the tokenizer so that they match its stems ("requirements" -> "requir").
+# The English words are kept as the tokenizer's stems ("requirements" -> "requir"): questions are compared in those.
 _QUESTION_WORDS = frozenset(w for word in
     ["article", "law", "regulation", "regulations", "rule", "rules", "requirement", "requirements", "require", "required", "say", "says", "said", "according", "china", "chinese", "prc", "company", "companies", "business", "businesses", "organisation", "organization", "need", "needs", "allow", "allowed", "apply", "applies", "happen", "doe", "tell", "explain", "please", "ok", "okay", "yes", "much", "many", "long", "often", "also", "still", "there", "here", "way", "ways", "kind", "kinds", "type", "types", "thing", "things", "we", "us", "our", "i", "my", "they", "them", "someone", "anyone"]
-    for w in (word, *tokenize(word, bigrams=False))
+    for w in tokenize(word, bigrams=False)
 ) | frozenset(["规定", "要求", "法律", "条例", "哪些", "多少", "多久", "什么样", "怎么办", "可以吗", "能否", "能不能", "需不需要", "有没有", "分别", "哪个", "哪天", "几年", "几次", "吗", "呢", "么", "还", "要", "会", "被", "做", "给", "让", "去", "到", "用", "有", "没有", "请问", "企业", "公司", "我们", "他们", "别人"])
 # Evidence = SCALE * (W_COVERAGE * coverage + W_DOMAIN * glossary share), calibrated on bench/questions.yaml so
 # that the default abstain_threshold (0.35) abstains on every unanswerable question (see bench/quality_bench.py).
