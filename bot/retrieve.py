@@ -40,9 +40,9 @@ RRF_K = 5  # small: a passage that tops one list must be able to beat one that i
 # question language -> passage language -> list -> weight.
 WEIGHTS: dict[str, dict[str, dict[str, float]]] = {
     "en": {"en": {"dense": 1.5, "lexical": 1.0, "named": 1.0},
-           "zh": {"translated": 2.0, "dense": 2.0, "named": 1.0}},
+           "zh": {"translated": 2.0, "dense": 2.0, "named": 1.0, "glossed": 4.0}},
     "zh": {"zh": {"lexical": 1.0, "dense": 0.3, "named": 1.0},
-           "en": {"translated": 2.0, "dense": 1.0, "named": 1.0}},
+           "en": {"translated": 2.0, "dense": 1.0, "named": 1.0, "glossed": 4.0}},
 }
 OTHER_LANGUAGE = 0.9  # prior of a passage not in the question's language
 PREAMBLE_PRIOR = 0.5  # prior of the text before a law's first article
@@ -284,6 +284,13 @@ class Retriever:
             from indexer.pipeline import sync_lexical
 
             log.warning("rebuilt the lexical index from the ledger (%d documents)", sync_lexical(self.ledger, self.lexical))
+        glossed = self.glossed
+        if glossed is not None and (glossed.reset or not glossed.doc_versions()):
+            # New in this version, or built with another glossary: filled from the ledger's texts, as above.
+            from indexer.pipeline import sync_lexical
+
+            log.warning("rebuilt the glossed lexical index from the ledger (%d documents)",
+                        sync_lexical(self.ledger, glossed))
 
     def warm(self) -> None:
         tokenize("预热 warm up")
@@ -311,6 +318,19 @@ class Retriever:
             from indexer.lexical import LexicalIndex
 
             lex = self._local.lexical = LexicalIndex(self.settings.lexical_path)
+        return lex
+
+    @property
+    def glossed(self) -> Any:
+        """The wide-gloss index of the Chinese passages (indexer.lexical.glossed_index), one per thread; None when
+        Chinese is not glossed."""
+        if self.glosser is None:
+            return None
+        lex = getattr(self._local, "glossed", None)
+        if lex is None:
+            from indexer.lexical import glossed_index
+
+            lex = self._local.glossed = glossed_index(self.settings, self.glosser)
         return lex
 
     def _stamp(self) -> tuple[Any, ...]:
@@ -381,7 +401,8 @@ class Retriever:
         fused, ranks = fuse(rankings, WEIGHTS.get(q.language, WEIGHTS["en"]), lang, q.language)
         for i, pid in enumerate(refs):
             # Ahead of everything else, in the order asked, the question's language first within one reference.
-            fused[pid] = fused.get(pid, 0.0) + REFERENCE_BONUS - 0.01 * i
+            # A step wider than any fused score (at most 1 / (RRF_K + 1)), so the order asked is the order shown.
+            fused[pid] = fused.get(pid, 0.0) + REFERENCE_BONUS - 0.2 * i
             via[pid] = "reference"
         cosine = dict(rankings.get("dense", []))
         hits: list[Hit] = []
@@ -436,6 +457,18 @@ class Retriever:
             # A separate list, so passages in the other language compete on their own ranking instead of
             # being outscored by passages that share the question's (untranslated) words.
             out["translated"] = self.lexical.search(translated, pool, doc_ids=allow, rescore=RESCORE_TRANSLATED)
+        glossed, glosser = self.glossed, self.glosser
+        if glossed is not None and glosser is not None:
+            # Across languages on words: an English question against the wide English gloss of the Chinese
+            # passages, a Chinese question's wide gloss against the English passages.
+            if q.language == "en":
+                out["glossed"] = glossed.search(q.tokens, pool, doc_ids=allow)
+            else:
+                docs = (cat or self.catalog()).docs
+                english = [d for d in (allow if allow is not None else docs) if d in docs and docs[d].language == "en"]
+                if english:
+                    out["glossed"] = self.lexical.search(tokenize(glosser.lexical_gloss(q.text)), pool,
+                                                         doc_ids=english)
         timings["lexical"] = _ms(t)
         t = time.perf_counter()
         vec = self.embedder.embed_query(self.dense_text(q))

@@ -10,11 +10,15 @@ import math
 import re
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .tokenize import TOKENIZER_VERSION, tokenize
+from .tokenize import TOKENIZER_VERSION, language_of, tokenize
+
+if TYPE_CHECKING:
+    from .gloss import Glosser
+    from .settings import Settings
 
 _SCHEMA = """
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(tokens, passage_id UNINDEXED, doc_id UNINDEXED,
@@ -45,9 +49,15 @@ def _quote(tok: str) -> str:
 class LexicalIndex:
     """BM25 over passages. One writer at a time (the indexer); many readers."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, transform: Callable[[str], str | None] | None = None,
+                 version: str | None = None, common_share: float | None = None) -> None:
+        """`transform` rewrites each passage before it is tokenised (None leaves the passage out); `version` names
+        the tokens it makes, so an index built another way is emptied and refilled instead of silently mismatched."""
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self.transform = transform
+        self.version = version or TOKENIZER_VERSION
+        self.common_share = COMMON_SHARE if common_share is None else common_share
         self.conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
@@ -60,13 +70,13 @@ class LexicalIndex:
         meet them. Whoever holds the ledger refills it (`Indexer.reconcile`, or the Retriever on opening)."""
         with self.conn:
             row = self.conn.execute("SELECT value FROM meta WHERE key = 'tokenizer'").fetchone()
-            if row is not None and row[0] == TOKENIZER_VERSION:
+            if row is not None and row[0] == self.version:
                 return False
             filled = self.conn.execute("SELECT 1 FROM doc_versions LIMIT 1").fetchone() is not None
             if filled:
                 self.conn.execute("DELETE FROM fts")
                 self.conn.execute("DELETE FROM doc_versions")
-            self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('tokenizer', ?)", (TOKENIZER_VERSION,))
+            self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('tokenizer', ?)", (self.version,))
         return filled
 
     def close(self) -> None:
@@ -77,7 +87,11 @@ class LexicalIndex:
 
     def replace_document(self, doc_id: str, version: int, passages: Iterable[tuple[str, str]]) -> None:
         """Atomically replace a document's passages: (passage_id, text) pairs, tokenised here."""
-        rows = [(" ".join(tokenize(text)), pid, doc_id) for pid, text in passages]
+        rows = []
+        for pid, text in passages:
+            shown = self.transform(text) if self.transform is not None else text
+            if shown is not None:
+                rows.append((" ".join(tokenize(shown)), pid, doc_id))
         with self.conn:
             self.conn.execute("DELETE FROM fts WHERE doc_id = ?", (doc_id,))
             self.conn.executemany("INSERT INTO fts(tokens, passage_id, doc_id) VALUES (?, ?, ?)", rows)
@@ -152,7 +166,7 @@ class LexicalIndex:
         df = self._frequencies(simple)
         n = max(self._rows(), 1)
         known = [t for t in simple if t in df]
-        rare = [t for t in known if df[t] <= COMMON_SHARE * n] or known
+        rare = [t for t in known if df[t] <= self.common_share * n] or known
         rare.sort(key=lambda t: df[t])
         # Stop adding terms once their posting lists add up to POSTINGS_BUDGET (the three rarest always stay): the
         # FTS5 work is then bounded whatever the index size; the candidates are re-scored with every term anyway.
@@ -215,3 +229,20 @@ class LexicalIndex:
 
     def count(self) -> int:
         return int(self.conn.execute("SELECT count(*) FROM fts").fetchone()[0])
+
+
+def glossed_index(settings: Settings, glosser: Glosser | None) -> LexicalIndex | None:
+    """BM25 over the wide English gloss of the Chinese passages (Glosser.lexical_gloss), or None when Chinese is
+    not glossed. English questions search it for Chinese-only rules; the tokens change with the glossary and the
+    sense tables, so its version names them."""
+    if glosser is None:
+        return None
+
+    def wide(text: str) -> str | None:
+        return glosser.lexical_gloss(text) if language_of(text, 0.25) == "zh" else None
+
+    # No common-word pruning: every glossed passage repeats its law's terms ("personal information", "CAC"), so
+    # in a corpus of a few related laws the words that pick the article are all "common". The postings budget still
+    # bounds the cost on a large index. (English questions finding their Chinese article: R@5 0.938 -> 0.961.)
+    return LexicalIndex(settings.glossed_lexical_path, transform=wide, common_share=1.0,
+                        version=f"{TOKENIZER_VERSION}+gloss-{glosser.fingerprint}")

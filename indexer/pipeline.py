@@ -123,7 +123,7 @@ class Indexer:
                  embedder: Any = None) -> None:
         from .db import get_engine
         from .embed import model_identity
-        from .lexical import LexicalIndex
+        from .lexical import LexicalIndex, glossed_index
         from .vectorstore import VectorStore
 
         settings.ensure_dirs()
@@ -132,6 +132,9 @@ class Indexer:
         self.model_id = model_identity(settings.embedding_model)
         self.vectors = VectorStore(settings, model_id=self.model_id)
         self.lexical = LexicalIndex(settings.lexical_path)
+        # The same passages again, Chinese ones as their wide English gloss (None when Chinese is not glossed).
+        self.glossed = glossed_index(settings, self.glosser)
+        self.lexicals = [self.lexical] + ([self.glossed] if self.glossed is not None else [])
         self.progress = progress
         self._embedder: Any = embedder  # a loaded model may be shared (the watcher, tests); else loaded on demand
 
@@ -148,7 +151,8 @@ class Indexer:
         return make_glosser(self.settings)
 
     def close(self) -> None:
-        self.lexical.close()
+        for lex in self.lexicals:
+            lex.close()
 
     # --- entry points --------------------------------------------------------------------------------------
     def index_paths(self, paths: Iterable[Path], *, source_name: str | None = None, remove_missing: bool = True,
@@ -337,7 +341,8 @@ class Indexer:
         change = self._change_row(j.doc_id, info, j.parsed, old_version, j.version, run_id, old_hash, j.content_hash) if info else None
         self.ledger.commit_version(doc_id=j.doc_id, version=j.version, origin=j.origin, source_path=j.parsed.source_path,
                                    meta=j.parsed.meta, new_passages=j.passages, change=change)
-        self.lexical.replace_document(j.doc_id, j.version, [(p.id, p.text) for p in j.passages])
+        for lex in self.lexicals:
+            lex.replace_document(j.doc_id, j.version, [(p.id, p.text) for p in j.passages])
         outcome = "added" if old_meta is None else "changed"
         report.documents.append(DocOutcome(j.parsed.source_path, j.doc_id, outcome, passages=len(j.passages)))
 
@@ -366,7 +371,8 @@ class Indexer:
                       "evidence": {"source_path": d["source_path"]}}
             self.vectors.delete(sorted(self.vectors.ids_for_doc(d["doc_id"])))
             self.ledger.mark_removed(d["doc_id"], change)
-            self.lexical.remove_document(d["doc_id"])
+            for lex in self.lexicals:
+                lex.remove_document(d["doc_id"])
             report.documents.append(DocOutcome(d["source_path"], d["doc_id"], "removed"))
 
     # --- repair --------------------------------------------------------------------------------------------
@@ -397,7 +403,7 @@ class Indexer:
         if redo:
             fixed["missing_vectors"] = len(live - in_store)
             self._reembed(sorted(redo), docs)
-        fixed["lexical_docs"] = sync_lexical(self.ledger, self.lexical, docs)
+        fixed["lexical_docs"] = sum(sync_lexical(self.ledger, lex, docs) for lex in self.lexicals)
         if any(fixed.values()):
             log.warning("repaired the stores (an interrupted run, or a lexical index from another tokenizer): %s", fixed)
         return fixed
@@ -417,7 +423,8 @@ class Indexer:
     def rebuild(self) -> None:
         """Drop the vectors and lexical index; the next reconcile re-embeds every live passage."""
         self.vectors.reset()
-        self.lexical.clear()
+        for lex in self.lexicals:
+            lex.clear()
 
 
 def _chroma_meta(p: Passage, version: int, meta: DocMeta, text: str) -> dict[str, Any]:

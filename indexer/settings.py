@@ -87,6 +87,10 @@ class Settings(BaseSettings):
         return self.data_dir / "lexical.sqlite"
 
     @property
+    def glossed_lexical_path(self) -> Path:
+        return self.data_dir / "lexical-gloss.sqlite"
+
+    @property
     def onnx_dir(self) -> Path:
         return self.data_dir / "query-encoder"
 

@@ -97,3 +97,22 @@ def test_a_phrase_of_one_word_and_stopwords_is_matched_as_written() -> None:
     assert g.expand("Must we notify the regulator in advance?").zh_terms == ["事前"]
     assert g.expand("Which rules apply to advanced semiconductors?").zh_terms == []  # one stem, 'advanc', is not it
     assert g.expand("rules on cross-border transfers").zh_terms == ["跨境传输"]  # content words still match by stem
+
+
+def test_every_sense_is_kept_for_word_matching() -> None:
+    from indexer.gloss import cedict_senses
+
+    assert cedict_senses("结果")[:2] == ("outcome", "result")  # the first sense stays first
+    assert "appeal" not in cedict_senses("结果") and cedict_senses("不存在的词") == ()
+    assert all("(" not in s for s in cedict_senses("申请"))  # "application form (CL:份)" loses its measure word
+    g = Glosser(GLOSSARY)
+    wide = g.lexical_gloss("对评估结果有异议的，可以申请数据出境安全评估")
+    one = g.gloss("对评估结果有异议的，可以申请数据出境安全评估")
+    assert "result" in wide.split() and "result" not in one.split()  # the question may say either
+    assert "dissent" in wide and "outbound data transfer security assessment" in wide
+    assert g.lexical_gloss("Article 38 of the PIPL") == "Article 38 of the PIPL"
+
+
+def test_the_fingerprint_follows_the_glossary() -> None:
+    other = Glossary([TermGroup(en=("export security assessment",), zh=("数据出境安全评估",))])
+    assert Glosser(GLOSSARY).fingerprint == Glosser(GLOSSARY).fingerprint != Glosser(other).fingerprint

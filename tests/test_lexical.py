@@ -36,7 +36,7 @@ def test_common_words_left_out_of_the_query_still_order_the_candidates(lex: Lexi
 
 
 def test_postings_budget_keeps_the_rarest_terms(lex: LexicalIndex, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(lexical, "COMMON_SHARE", 1.0)
+    monkeypatch.setattr(lex, "common_share", 1.0)
     from indexer.tokenize import tokenize
 
     terms = tokenize("filler beta gamma rare retention")  # index tokens are stems ("retent")
@@ -72,3 +72,12 @@ def test_an_index_built_by_another_tokenizer_is_emptied(tmp_path: Path, monkeypa
     again = LexicalIndex(path)
     assert again.reset is True and again.doc_versions() == {} and again.search("retention", 5) == []
     assert LexicalIndex(path).reset is False  # emptied once; the version is recorded
+
+
+def test_a_transformed_index_holds_only_what_the_transform_keeps(tmp_path: Path) -> None:
+    ix = LexicalIndex(tmp_path / "g.sqlite", transform=lambda t: t.upper().lower() if "数据" in t else None, version="v1")
+    ix.replace_document("d", 1, [("zh", "数据 export"), ("en", "export rules")])
+    assert [p for p, _ in ix.search("export", 5)] == ["zh"] and ix.doc_versions() == {"d": 1}
+    ix.close()
+    assert LexicalIndex(tmp_path / "g.sqlite", version="v1").reset is False
+    assert LexicalIndex(tmp_path / "g.sqlite", version="v2").reset is True  # another glossary: emptied, refilled

@@ -100,6 +100,21 @@ def test_meaning_crosses_languages_through_the_gloss(retriever: Retriever) -> No
     assert "consent" in text and not any("\u4e00" <= c <= "\u9fff" for c in text)
 
 
+def test_words_cross_languages_through_the_wide_gloss(retriever: Retriever) -> None:
+    # 异议 is glossed "objection" and 结果 "outcome" for the model; the wide gloss also holds "dissent", "result",
+    # so an English question in other words still meets the Chinese-only article on them (Article 13: re-assessment).
+    q = retriever.analyse("Can the data handler object to the assessment outcome and ask for a re-evaluation?")
+    ranked = [p for p, _ in retriever.rankings(q, None, 10)[0]["glossed"]]
+    assert ranked and all(p.split("::")[0].endswith("_zh") for p in ranked)  # only Chinese passages are glossed
+    assert ranked[0].startswith("outbound-data-transfer-security-assessment-measures_2022_zh")
+    top = retriever.search(q.text, k=3).hits
+    assert (top[0].doc.doc_id, top[0].section_number) == ("outbound-data-transfer-security-assessment-measures_2022_zh", 13)
+    # A Chinese question's wide gloss searches the English passages, and only them.
+    zh = retriever.rankings(retriever.analyse("个人信息处理者在什么情况下可以不经同意处理个人信息？"), None, 10)[0]
+    docs = retriever.catalog().docs
+    assert zh["glossed"] and all(docs[p.split("::")[0]].language == "en" for p, _ in zh["glossed"])
+
+
 def test_one_article_in_two_languages_is_one_hit(retriever: Retriever) -> None:
     assert retriever.catalog().translations["pipl_2021_en"] == "pipl_2021_zh"
     assert "csl_2016_zh" not in retriever.catalog().translations  # no English text of the 2016 law is indexed
@@ -237,3 +252,11 @@ def test_retriever_refills_a_lexical_index_emptied_by_a_tokenizer_change(synthet
     r = Retriever(settings)  # no `regwatch index` needed: the ledger keeps every passage's text
     assert r.lexical.doc_versions() and r.rankings(r.analyse("flour"), None, 5)[0]["lexical"]
     assert _top(r, "bakeries keep flour dry")[0].doc.short_title == "BHR"
+
+
+def test_retriever_builds_the_glossed_index_when_it_is_missing(synthetic) -> None:  # type: ignore[no-untyped-def]
+    settings, _ = synthetic
+    settings.glossed_lexical_path.unlink()  # as a data dir indexed by a regwatch without it would look
+    r = Retriever(settings)
+    assert settings.glossed_lexical_path.exists() and r.glossed.doc_versions()  # every document, none glossed here
+    assert r.glossed.count() == 0  # the synthetic corpus is English: nothing to gloss
