@@ -22,6 +22,7 @@ from .retrieve import Hit, Query, Retriever
 from .types import Answer, Citation, Filters
 
 if TYPE_CHECKING:
+    from indexer.gloss import Glosser
     from indexer.settings import Settings
 
 ABSTAIN_TEXT = "No indexed passage answers this question."
@@ -38,9 +39,12 @@ _QUESTION_WORDS = frozenset(w for word in
 ) | frozenset(["规定", "要求", "法律", "条例", "哪些", "多少", "多久", "什么样", "怎么办", "可以吗", "能否", "能不能", "需不需要", "有没有", "分别", "哪个", "哪天", "几年", "几次", "吗", "呢", "么", "还", "要", "会", "被", "做", "给", "让", "去", "到", "用", "有", "没有", "请问", "企业", "公司", "我们", "他们", "别人"])
 # Evidence = SCALE * (W_COVERAGE * coverage + W_DOMAIN * glossary share), calibrated on bench/questions.yaml so
 # that the default abstain_threshold (0.35) abstains on every unanswerable question (see bench/quality_bench.py).
-W_COVERAGE = 0.5
-W_DOMAIN = 0.5
-EVIDENCE_SCALE = 1.3
+# Coverage is that of the best run of EVIDENCE_WINDOW consecutive sentences: a rule and its conditions sit together,
+# while a long commentary mentions a question's words pages apart ('annual' here, 'staff' there) without answering.
+W_COVERAGE = 2 / 3
+W_DOMAIN = 1 / 3
+EVIDENCE_SCALE = 1.32
+EVIDENCE_WINDOW = 4
 _ACRONYM = re.compile(r"(?<![A-Za-z0-9])([A-Z]{2,6})s?(?![A-Za-z0-9])")
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
@@ -99,11 +103,21 @@ def sentences(text: str) -> list[str]:
 
 
 @lru_cache(maxsize=8192)
-def _analysed(text: str) -> tuple[tuple[str, ...], tuple[frozenset[str], ...]]:
+def _analysed(text: str, glosser: Glosser | None = None) -> tuple[tuple[str, ...], tuple[frozenset[str], ...]]:
     """A passage's sentences and their tokens. Cached (hence immutable): jieba is the costly part of composing, and
-    the same passages come back for many questions."""
+    the same passages come back for many questions.
+
+    A Chinese sentence also counts the words of its wide English gloss (Glosser.lexical_gloss), so an English
+    question's words are seen in the Chinese rule that retrieval found on them, both for the evidence and for
+    picking the sentences to quote."""
     sents = tuple(sentences(clean(text)))
-    return sents, tuple(frozenset(tokenize(x)) for x in sents)
+    toks = []
+    for x in sents:
+        t = frozenset(tokenize(x))
+        if glosser is not None and is_cjk(x):
+            t |= frozenset(tokenize(glosser.lexical_gloss(x), bigrams=False))
+        toks.append(t)
+    return sents, tuple(toks)
 
 
 class Asker:
@@ -185,9 +199,9 @@ class Asker:
         off_corpus = bool(self.unknown_subjects(q))
         out: list[Scored] = []
         for h in hits:
-            sents, sent_toks = _analysed(h.text)
-            toks = set().union(*sent_toks) if sent_toks else set()
-            coverage = sum(c.weight for c in concepts if c.covered_by(toks)) / total
+            sents, sent_toks = _analysed(h.text, self.retriever.glosser)
+            coverage = max((sum(c.weight for c in concepts if c.covered_by(frozenset().union(*sent_toks[i:i + EVIDENCE_WINDOW])))
+                            for i in range(max(1, len(sent_toks) - EVIDENCE_WINDOW + 1))), default=0.0) / total
             evidence = EVIDENCE_SCALE * (W_COVERAGE * coverage + W_DOMAIN * domain)
             if off_corpus:
                 evidence = 0.0

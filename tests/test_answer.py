@@ -169,3 +169,30 @@ def test_sentences_and_clean() -> None:
     assert clean("a\x1b[31mb\x00c\u202e") == "abc"
     assert clean_question("<!channel> <@U024BE7LH> what does <#C123|general> need?") == "what does   need?"
     assert clean("<!here> kept in quotes") == "<!here> kept in quotes"
+
+
+def test_evidence_counts_words_that_stand_together(asker: Asker) -> None:
+    from bot.retrieve import Hit
+
+    q = asker.retriever.analyse("How many days of paid annual leave must an employer give its staff?")
+    doc = next(iter(asker.retriever.catalog().docs.values()))
+
+    def hit(text: str) -> Hit:
+        return Hit(passage_id="x", doc=doc, text=text, section=None, section_number=None, section_kind="paragraph",
+                   chapter_path=[], version=1, score=1.0)
+
+    filler = " ".join(f"Sentence {i} is about something else entirely." for i in range(8))
+    near = hit("Staff get paid annual leave. The employer grants ten days. " + filler)
+    apart = hit("Staff get breaks. " + filler + " Annual reports list paid days. " + filler + " The employer leaves.")
+    s_near, s_apart = asker.score(q, [near, apart])
+    assert s_near.coverage > s_apart.coverage  # the same words, but only the first passage says them together
+
+
+def test_an_english_question_is_seen_in_the_chinese_rule(asker: Asker) -> None:
+    # The rule exists only in Chinese; its wide gloss holds "objection", "result" and "re-evaluation", so the evidence
+    # and the quoted sentence come from what the question asks, not from the glossary's domain terms alone.
+    a = asker.ask("Can the data handler object to the assessment result and ask for a re-evaluation?")
+    assert not a.abstained
+    top = a.citations[0]
+    assert top.doc_id == "outbound-data-transfer-security-assessment-measures_2022_zh" and top.section_number == 13
+    assert "复评" in top.quote
