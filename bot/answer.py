@@ -199,7 +199,9 @@ class Asker:
         off_corpus = bool(self.unknown_subjects(q))
         out: list[Scored] = []
         for h in hits:
-            sents, sent_toks = _analysed(h.text, self.retriever.glosser)
+            # Only an English question needs a Chinese passage's English words; a Chinese question reads it as it is.
+            glosser = self.retriever.glosser if q.language == "en" and h.doc.language == "zh" else None
+            sents, sent_toks = _analysed(h.text, glosser)
             coverage = max((sum(c.weight for c in concepts if c.covered_by(frozenset().union(*sent_toks[i:i + EVIDENCE_WINDOW])))
                             for i in range(max(1, len(sent_toks) - EVIDENCE_WINDOW + 1))), default=0.0) / total
             evidence = EVIDENCE_SCALE * (W_COVERAGE * coverage + W_DOMAIN * domain)

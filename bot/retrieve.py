@@ -61,9 +61,13 @@ REFERENCE_BONUS = 10.0  # an explicit 'PIPL Article 38' goes straight to the top
 DUP_JACCARD = 0.8
 ROW_CACHE = 20_000  # passage rows kept between questions
 
-# The translated-terms and named-document lists repeat tokens across a term's variants (数据出境 / 数据出境安全评估):
-# re-scoring those with repeats would count one concept several times, so they keep FTS5's ranking.
+# The translated-terms, named-document and (English question) glossed lists repeat tokens across a term's variants
+# (数据出境 / 数据出境安全评估): re-scoring those with repeats would count one concept several times, so they keep
+# FTS5's ranking (which is also cheaper).
 RESCORE_TRANSLATED = False
+# The glossed list only has to lift the right article of the other language into the top ranks; with RRF_K = 5 its
+# 20th passage adds a quarter of what its first does, and each extra candidate costs a row fetch and a score.
+GLOSSED_POOL = 20
 
 
 @dataclass
@@ -462,13 +466,17 @@ class Retriever:
             # Across languages on words: an English question against the wide English gloss of the Chinese
             # passages, a Chinese question's wide gloss against the English passages.
             if q.language == "en":
-                out["glossed"] = glossed.search(q.tokens, pool, doc_ids=allow)
+                out["glossed"] = glossed.search(q.tokens, min(pool, GLOSSED_POOL), doc_ids=allow,
+                                                rescore=RESCORE_TRANSLATED)
             else:
                 docs = (cat or self.catalog()).docs
                 english = [d for d in (allow if allow is not None else docs) if d in docs and docs[d].language == "en"]
                 if english:
-                    out["glossed"] = self.lexical.search(tokenize(glosser.lexical_gloss(q.text)), pool,
-                                                         doc_ids=english)
+                    # Re-scored: the main index prunes the common words, and with every sense of every word the
+                    # whole gloss tells the candidates apart (Chinese articles finding their English text: R@5
+                    # 0.879 without, 0.926 with).
+                    out["glossed"] = self.lexical.search(tokenize(glosser.lexical_gloss(q.text)),
+                                                         min(pool, GLOSSED_POOL), doc_ids=english)
         timings["lexical"] = _ms(t)
         t = time.perf_counter()
         vec = self.embedder.embed_query(self.dense_text(q))

