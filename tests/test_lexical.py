@@ -36,7 +36,7 @@ def test_common_words_left_out_of_the_query_still_order_the_candidates(lex: Lexi
 
 
 def test_postings_budget_keeps_the_rarest_terms(lex: LexicalIndex, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(lex, "common_share", 1.0)
+    monkeypatch.setattr(lexical, "COMMON_SHARE", 1.0)
     from indexer.tokenize import tokenize
 
     terms = tokenize("filler beta gamma rare retention")  # index tokens are stems ("retent")
@@ -81,3 +81,12 @@ def test_a_transformed_index_holds_only_what_the_transform_keeps(tmp_path: Path)
     ix.close()
     assert LexicalIndex(tmp_path / "g.sqlite", version="v1").reset is False
     assert LexicalIndex(tmp_path / "g.sqlite", version="v2").reset is True  # another glossary: emptied, refilled
+
+
+def test_keep_common_holds_only_within_the_postings_budget(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ix = LexicalIndex(tmp_path / "k.sqlite", keep_common=True)
+    ix.replace_document("d", 1, [(f"p{i}", "assessment rule" + (" appeal" if i == 0 else "")) for i in range(30)])
+    terms = ["assess", "rule", "appeal"]  # the first two are in every passage
+    assert set(ix._select_terms(terms)) == set(terms)  # a small query on a small index keeps them
+    monkeypatch.setattr(lexical, "POSTINGS_BUDGET", 20)
+    assert ix._select_terms(terms) == ["appeal"]  # over the budget, common words are pruned as in the main index
