@@ -120,6 +120,13 @@ def _analysed(text: str, glosser: Glosser | None = None) -> tuple[tuple[str, ...
     return sents, tuple(toks)
 
 
+def _window_coverage(sent_toks: Sequence[frozenset[str]], concepts: list[Concept]) -> float:
+    """The concept weight covered by the best run of EVIDENCE_WINDOW consecutive sentences."""
+    # Weights are IDFs, which go below zero on a tiny index: the best sum is taken as it is, not floored at 0.
+    return max(sum(c.weight for c in concepts if c.covered_by(frozenset().union(*sent_toks[i : i + EVIDENCE_WINDOW])))
+               for i in range(max(1, len(sent_toks) - EVIDENCE_WINDOW + 1)))
+
+
 class Asker:
     """Answers questions with quoted, cited passages. Long-lived; `ask` is safe to call from several threads."""
 
@@ -202,8 +209,7 @@ class Asker:
             # Only an English question needs a Chinese passage's English words; a Chinese question reads it as it is.
             glosser = self.retriever.glosser if q.language == "en" and h.doc.language == "zh" else None
             sents, sent_toks = _analysed(h.text, glosser)
-            coverage = max((sum(c.weight for c in concepts if c.covered_by(frozenset().union(*sent_toks[i:i + EVIDENCE_WINDOW])))
-                            for i in range(max(1, len(sent_toks) - EVIDENCE_WINDOW + 1))), default=0.0) / total
+            coverage = _window_coverage(sent_toks, concepts) / total
             evidence = EVIDENCE_SCALE * (W_COVERAGE * coverage + W_DOMAIN * domain)
             if off_corpus:
                 evidence = 0.0

@@ -283,18 +283,13 @@ class Retriever:
         self._catalog: Catalog | None = None
         self._df: dict[str, int] = {}
         self._rows: dict[str, dict[str, Any]] = {}
-        if self.lexical.reset or not self.lexical.doc_versions():
-            # Emptied by a tokenizer upgrade (or never filled): refill it from the ledger's texts; no model needed.
-            from indexer.pipeline import sync_lexical
+        for name, lex in (("lexical", self.lexical), ("glossed lexical", self.glossed)):
+            if lex is not None and (lex.reset or not lex.doc_versions()):
+                # Emptied by a tokenizer or glossary change, or new in this version: refilled from the ledger's
+                # texts; no model needed.
+                from indexer.pipeline import sync_lexical
 
-            log.warning("rebuilt the lexical index from the ledger (%d documents)", sync_lexical(self.ledger, self.lexical))
-        glossed = self.glossed
-        if glossed is not None and (glossed.reset or not glossed.doc_versions()):
-            # New in this version, or built with another glossary: filled from the ledger's texts, as above.
-            from indexer.pipeline import sync_lexical
-
-            log.warning("rebuilt the glossed lexical index from the ledger (%d documents)",
-                        sync_lexical(self.ledger, glossed))
+                log.warning("rebuilt the %s index from the ledger (%d documents)", name, sync_lexical(self.ledger, lex))
 
     def warm(self) -> None:
         tokenize("预热 warm up")
