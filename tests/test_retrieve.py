@@ -115,6 +115,19 @@ def test_words_cross_languages_through_the_wide_gloss(retriever: Retriever) -> N
     assert zh["glossed"] and all(docs[p.split("::")[0]].language == "en" for p, _ in zh["glossed"])
 
 
+def test_concurrent_questions_get_the_same_answers(retriever: Retriever) -> None:
+    # The dense and glossed lists run on shared search threads beside the asking thread (the Slack bot asks from
+    # many threads at once): answers must not depend on who else is asking.
+    from concurrent.futures import ThreadPoolExecutor
+
+    qs = ["Do we need separate consent to share personal information with a partner?", "数据出境安全评估的有效期是多久？",
+          "Who decides whether our systems count as critical information infrastructure?", "处理敏感个人信息需要单独同意吗？"] * 2
+    alone = [[h.passage_id for h in retriever.search(q, k=5).hits] for q in qs]
+    with ThreadPoolExecutor(4) as ex:
+        together = list(ex.map(lambda q: [h.passage_id for h in retriever.search(q, k=5).hits], qs))
+    assert together == alone and all(alone)
+
+
 def test_one_article_in_two_languages_is_one_hit(retriever: Retriever) -> None:
     assert retriever.catalog().translations["pipl_2021_en"] == "pipl_2021_zh"
     assert "csl_2016_zh" not in retriever.catalog().translations  # no English text of the 2016 law is indexed
