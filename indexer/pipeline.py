@@ -381,7 +381,7 @@ class Indexer:
 
         `docs`: the ledger's documents (removed ones included) when the caller has just read them.
         """
-        fixed = {"orphan_vectors": 0, "missing_vectors": 0, "stale_vectors": 0, "lexical_docs": 0}
+        fixed = {"orphan_vectors": 0, "missing_vectors": 0, "stale_vectors": 0, "reglossed_vectors": 0, "lexical_docs": 0}
         docs = docs if docs is not None else self.ledger.docs(include_removed=True)
         if deep is None:
             deep = any(d["pending_version"] is not None for d in docs) or any(
@@ -400,13 +400,47 @@ class Indexer:
             stale = {pid for pid, m in stored.items() if m.get("text_hash") != rows[pid]["text_hash"]}
             fixed["stale_vectors"] = len(stale)
             redo |= stale
+        mark, path = self._gloss_mark(), self.settings.gloss_mark_path
+        regloss = not path.is_file() or path.read_text(encoding="utf-8") != mark
+        if regloss:
+            reglossed = self._reglossed(sorted(live & in_store), docs)
+            fixed["reglossed_vectors"] = len(reglossed)
+            redo |= reglossed
         if redo:
             fixed["missing_vectors"] = len(live - in_store)
             self._reembed(sorted(redo), docs)
+        if regloss:
+            # Written only once the vectors agree: a run killed while re-embedding checks them again next time.
+            path.write_text(mark, encoding="utf-8")
         fixed["lexical_docs"] = sum(sync_lexical(self.ledger, lex, docs) for lex in self.lexicals)
         if any(fixed.values()):
-            log.warning("repaired the stores (an interrupted run, or a lexical index from another tokenizer): %s", fixed)
+            log.warning("repaired the stores (an interrupted run, a lexical index from another tokenizer, or a glossary "
+                        "edit): %s", fixed)
         return fixed
+
+    def _gloss_mark(self) -> str:
+        gloss = self.glosser.fingerprint if self.glosser is not None else "off"
+        return f"{gloss} {self.settings.chroma_url or 'embedded'} {self.settings.chroma_collection}"
+
+    def _reglossed(self, ids: list[str], docs: list[dict[str, Any]]) -> set[str]:
+        """Stored passages whose embedding text is no longer what the model should see.
+
+        Chinese passages are embedded through the gloss, which follows the glossary and the sense tables: after an
+        edit to either (or REGWATCH_GLOSS_CHINESE switched), an unchanged document's old vectors would no longer meet
+        questions glossed the new way. Checked only when the gloss differs from the one last recorded.
+        """
+        stored = self.vectors.get_meta(ids)
+        rows = self.ledger.passages_by_id(list(stored))
+        metas = {d["doc_id"]: DocMeta.from_dict(d["meta"]) for d in docs}
+        out = set()
+        for pid, m in stored.items():
+            r = rows.get(pid)
+            if r is None or r["doc_id"] not in metas:
+                continue
+            text = embed_text(row_to_passage(r), metas[r["doc_id"]], self.glosser)
+            if m.get("embed_hash") != sha256(text)[:32]:
+                out.add(pid)
+        return out
 
     def _reembed(self, ids: list[str], docs: list[dict[str, Any]]) -> None:
         rows = self.ledger.passages_by_id(ids)

@@ -91,6 +91,11 @@ class Settings(BaseSettings):
         return self.data_dir / "lexical-gloss.sqlite"
 
     @property
+    def gloss_mark_path(self) -> Path:
+        """Which gloss the stored vectors of Chinese passages were embedded through (see Indexer.reconcile)."""
+        return self.data_dir / "vectors-gloss.txt"
+
+    @property
     def onnx_dir(self) -> Path:
         return self.data_dir / "query-encoder"
 

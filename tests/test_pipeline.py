@@ -202,6 +202,27 @@ def test_reconcile_repairs_stores_that_disagree(settings, corpus, embedder) -> N
     idx2.close()
 
 
+def test_a_glossary_edit_re_embeds_the_chinese_passages_it_changes(settings, corpus, embedder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # Chinese passages are embedded through their English gloss: when the glossary renders a term differently, the
+    # unchanged document's vectors must follow, or questions glossed the new way stop meeting them.
+    glossary = tmp_path / "glossary.yaml"
+    glossary.write_text("terms:\n  - en: [important data]\n    zh: [重要数据]\n", encoding="utf-8")
+    s = settings.model_copy(update={"glossary_path": glossary})
+    run(s, [corpus], embedder)[1].close()
+    glossary.write_text("terms:\n  - en: [core business data]\n    zh: [重要数据]\n", encoding="utf-8")
+    report, idx = run(s, [corpus], embedder)
+    assert report.embedded == 0 and report.unchanged == 3
+    assert report.repaired["reglossed_vectors"] == 1  # only 第二条 holds 重要数据; nothing else is re-embedded
+    art2 = next(p for p in idx.ledger.passages_of("zh-rules") if p["section"] == "第二条")
+    vec = idx.vectors.collection.get(ids=[art2["passage_id"]], include=["documents"])["documents"][0]
+    assert "core business data" in vec and "important data" not in vec
+    assert_consistent(idx)
+    idx.close()
+    report, idx = run(s, [corpus], embedder)  # recorded: the next run does not check again
+    assert report.repaired["reglossed_vectors"] == 0
+    idx.close()
+
+
 def test_ledger_is_in_the_state_store(settings, corpus, embedder) -> None:  # type: ignore[no-untyped-def]
     from indexer.db import get_engine
 
