@@ -21,6 +21,7 @@ from sqlalchemy import and_, func, select
 from indexer.errors import NotIndexedError
 from indexer.gloss import Glosser, make_glosser
 from indexer.glossary import Expansion, Glossary, load_glossary, question_language
+from indexer.models import Passage
 from indexer.schema import documents, passages
 from indexer.tokenize import tokenize
 
@@ -64,6 +65,9 @@ SUCCESSOR_OF_NAMED = 0.6
 REFERENCE_BONUS = 10.0  # an explicit 'PIPL Article 38' goes straight to the top
 DUP_JACCARD = 0.8
 ROW_CACHE = 20_000  # passage rows kept between questions
+# The threads that search beside the asking thread: one process-wide pair, however many Retrievers (no thread starts
+# before the first question).
+_SEARCH_THREADS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="regwatch-search")
 
 # The translated-terms, named-document and (English question) glossed lists repeat tokens across a term's variants
 # (数据出境 / 数据出境安全评估): re-scoring those with repeats would count one concept several times, so they keep
@@ -302,7 +306,7 @@ class Retriever:
         self.embedder.embed_query("warm up")
         cat = self.catalog()
         # Both search threads open their own index connections now, not during the first question.
-        for f in [_pool().submit(self._glossed, self.analyse(text, cat), None, cat) for text in ("warm", "预热")]:
+        for f in [_SEARCH_THREADS.submit(self._glossed, self.analyse(text, cat), None, cat) for text in ("warm", "预热")]:
             f.result()
 
     # --- shared resources ------------------------------------------------------------------------------
@@ -457,9 +461,9 @@ class Retriever:
         out: dict[str, list[tuple[str, float]]] = {}
         # The meaning runs beside the words: ONNX and SQLite both release the GIL, so on two cores the query
         # embedding (about 6 ms) hides behind the lexical searches instead of adding to them.
-        meaning = _pool().submit(self._dense, q, allow, pool)
+        meaning = _SEARCH_THREADS.submit(self._dense, q, allow, pool)
         t = time.perf_counter()
-        glossed = _pool().submit(self._glossed, q, allow, cat or self.catalog()) if self.glosser else None
+        glossed = _SEARCH_THREADS.submit(self._glossed, q, allow, cat or self.catalog()) if self.glosser else None
         out["lexical"] = self.lexical.search(q.tokens, pool, doc_ids=allow)
         other = q.expansion.other_language(q.language)
         translated = [tok for term in other for tok in tokenize(term)]
@@ -508,7 +512,8 @@ class Retriever:
         # Unfiltered, English words find English passages anyway, and the few others are dropped after: a doc_id
         # filter reads every match's row (29 ms instead of 11 at 100,000 passages).
         found = self.lexical.search(toks, 2 * GLOSSED_POOL)
-        return [(pid, sc) for pid, sc in found if (d := docs.get(doc_of(pid))) and d.language == "en"][:GLOSSED_POOL]
+        return [(pid, sc) for pid, sc in found
+                if (d := docs.get(Passage.doc_id_of(pid))) and d.language == "en"][:GLOSSED_POOL]
 
     def _dense(self, q: Query, allow: list[str] | None, pool: int) -> tuple[list[float], list[tuple[str, float]],
                                                                             dict[str, float]]:
@@ -618,25 +623,6 @@ def collapse_duplicates(hits: list[Hit], k: int | None = None, translations: dic
         else:
             twin.duplicates.append(h.passage_id)
     return [h for h, _ in kept]
-
-
-_POOL: ThreadPoolExecutor | None = None
-_POOL_LOCK = threading.Lock()
-
-
-def _pool() -> ThreadPoolExecutor:
-    """The threads that search beside the question's own thread: one process-wide pair, however many Retrievers."""
-    global _POOL
-    if _POOL is None:
-        with _POOL_LOCK:
-            if _POOL is None:
-                _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="regwatch-search")
-    return _POOL
-
-
-def doc_of(passage_id: str) -> str:
-    """The document of a passage id ('{doc_id}::{hash}', indexer.models.Passage.id)."""
-    return passage_id.rsplit("::", 1)[0]
 
 
 def _ms(t: float) -> float:

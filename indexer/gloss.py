@@ -89,8 +89,8 @@ SENSES: dict[str, str] = {
 # Chosen on the question-free cross-language pairs of the five bilingual laws (first sentence of an article finds
 # its translation): 1 sense 0.86 R@5, 3-6 senses 0.88-0.90.
 WIDE_SENSES = 4
-GLOSS_VERSION = "1"  # bump when the glossing code changes what it writes
 WIDE_VARIANTS = 3
+GLOSS_VERSION = "1"  # bump when the glossing code changes what it writes
 # Function words whose dictionary senses ("of; ~'s", "(modal particle)") only add noise to the vector.
 _STOP = frozenset("的 了 和 与 及 或 等 在 对 为 是 以 其 之 中 由 并 将 被 把 从 向 于 该 本 所 者 而 且 则 也 又 就 都 个 吗 呢 吧 啊 么".split())
 

@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .tokenize import TOKENIZER_VERSION, language_of, tokenize
+from .glossary import question_language
+from .tokenize import TOKENIZER_VERSION, tokenize
 
 if TYPE_CHECKING:
     from .gloss import Glosser
@@ -242,7 +243,7 @@ def glossed_index(settings: Settings, glosser: Glosser | None) -> LexicalIndex |
         return None
 
     def wide(text: str) -> str | None:
-        return glosser.lexical_gloss(text) if language_of(text, 0.25) == "zh" else None
+        return glosser.lexical_gloss(text) if question_language(text) == "zh" else None
 
     # Common words are kept while the query stays within the postings budget: every glossed passage repeats its
     # law's terms ("personal information", "CAC"), so in a corpus of a few related laws the words that pick the

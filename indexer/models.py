@@ -87,6 +87,11 @@ class Passage:
     def id(self) -> str:
         return f"{self.doc_id}::{sha256(self.key)[:16]}"
 
+    @staticmethod
+    def doc_id_of(passage_id: str) -> str:
+        """The document of a passage id (the inverse of `id`'s prefix)."""
+        return passage_id.rsplit("::", 1)[0]
+
     @property
     def text_hash(self) -> str:
         return sha256(self.text)

@@ -394,18 +394,19 @@ class Indexer:
             self.vectors.delete(sorted(orphans))
             fixed["orphan_vectors"] = len(orphans)
         redo = live - in_store
-        if deep:
-            stored = self.vectors.get_meta(sorted(live & in_store))
-            rows = self.ledger.passages_by_id(stored)
-            stale = {pid for pid, m in stored.items() if m.get("text_hash") != rows[pid]["text_hash"]}
-            fixed["stale_vectors"] = len(stale)
-            redo |= stale
         mark, path = self._gloss_mark(), self.settings.gloss_mark_path
         regloss = not path.is_file() or path.read_text(encoding="utf-8") != mark
-        if regloss:
-            reglossed = self._reglossed(sorted(live & in_store), docs)
-            fixed["reglossed_vectors"] = len(reglossed)
-            redo |= reglossed
+        if deep or regloss:
+            stored = self.vectors.get_meta(sorted(live & in_store))
+            rows = self.ledger.passages_by_id(stored)
+            if deep:
+                stale = {pid for pid, m in stored.items() if m.get("text_hash") != rows[pid]["text_hash"]}
+                fixed["stale_vectors"] = len(stale)
+                redo |= stale
+            if regloss:
+                reglossed = self._reglossed(stored, rows, docs)
+                fixed["reglossed_vectors"] = len(reglossed)
+                redo |= reglossed
         if redo:
             fixed["missing_vectors"] = len(live - in_store)
             self._reembed(sorted(redo), docs)
@@ -422,29 +423,23 @@ class Indexer:
         gloss = self.glosser.fingerprint if self.glosser is not None else "off"
         return f"{gloss} {self.settings.chroma_url or 'embedded'} {self.settings.chroma_collection}"
 
-    def _reglossed(self, ids: list[str], docs: list[dict[str, Any]]) -> set[str]:
-        """Stored passages whose embedding text is no longer what the model should see.
+    def _reglossed(self, stored: dict[str, dict[str, Any]], rows: dict[str, dict[str, Any]],
+                   docs: list[dict[str, Any]]) -> set[str]:
+        """Stored passages (their Chroma metadata and ledger rows) whose embedding text is no longer what the model
+        should see.
 
         Chinese passages are embedded through the gloss, which follows the glossary and the sense tables: after an
         edit to either (or REGWATCH_GLOSS_CHINESE switched), an unchanged document's old vectors would no longer meet
         questions glossed the new way. Checked only when the gloss differs from the one last recorded.
         """
-        stored = self.vectors.get_meta(ids)
-        rows = self.ledger.passages_by_id(list(stored))
-        metas = {d["doc_id"]: DocMeta.from_dict(d["meta"]) for d in docs}
-        out = set()
-        for pid, m in stored.items():
-            r = rows.get(pid)
-            if r is None or r["doc_id"] not in metas:
-                continue
-            text = embed_text(row_to_passage(r), metas[r["doc_id"]], self.glosser)
-            if m.get("embed_hash") != sha256(text)[:32]:
-                out.add(pid)
-        return out
+        metas = _doc_metas(docs)
+        return {pid for pid, m in stored.items()
+                if (r := rows.get(pid)) is not None and r["doc_id"] in metas
+                and m.get("embed_hash") != sha256(embed_text(row_to_passage(r), metas[r["doc_id"]], self.glosser))[:32]}
 
     def _reembed(self, ids: list[str], docs: list[dict[str, Any]]) -> None:
         rows = self.ledger.passages_by_id(ids)
-        metas_by_doc = {d["doc_id"]: DocMeta.from_dict(d["meta"]) for d in docs}
+        metas_by_doc = _doc_metas(docs)
         ids_, texts, metas = [], [], []
         for pid, r in rows.items():
             p = row_to_passage(r)
@@ -459,6 +454,10 @@ class Indexer:
         self.vectors.reset()
         for lex in self.lexicals:
             lex.clear()
+
+
+def _doc_metas(docs: list[dict[str, Any]]) -> dict[str, DocMeta]:
+    return {d["doc_id"]: DocMeta.from_dict(d["meta"]) for d in docs}
 
 
 def _chroma_meta(p: Passage, version: int, meta: DocMeta, text: str) -> dict[str, Any]:

@@ -62,11 +62,11 @@ def assert_consistent(idx: Indexer) -> None:
     rows = {r[0] for r in idx.lexical.conn.execute("SELECT passage_id FROM fts")}
     assert rows == live
     if idx.glossed is not None:  # the wide-gloss index holds exactly the live Chinese passages
-        from indexer.tokenize import language_of
+        from indexer.glossary import question_language
 
         texts = idx.ledger.passages_by_id(sorted(live))
         glossed = {r[0] for r in idx.glossed.conn.execute("SELECT passage_id FROM fts")}
-        assert glossed == {pid for pid, r in texts.items() if language_of(r["text"], 0.25) == "zh"}
+        assert glossed == {pid for pid, r in texts.items() if question_language(r["text"]) == "zh"}
         assert idx.glossed.doc_versions() == idx.lexical.doc_versions()
     assert not [d for d in idx.ledger.docs() if d["pending_version"] is not None]
 

@@ -75,7 +75,7 @@ def test_an_index_built_by_another_tokenizer_is_emptied(tmp_path: Path, monkeypa
 
 
 def test_a_transformed_index_holds_only_what_the_transform_keeps(tmp_path: Path) -> None:
-    ix = LexicalIndex(tmp_path / "g.sqlite", transform=lambda t: t.upper().lower() if "数据" in t else None, version="v1")
+    ix = LexicalIndex(tmp_path / "g.sqlite", transform=lambda t: t if "数据" in t else None, version="v1")
     ix.replace_document("d", 1, [("zh", "数据 export"), ("en", "export rules")])
     assert [p for p, _ in ix.search("export", 5)] == ["zh"] and ix.doc_versions() == {"d": 1}
     ix.close()

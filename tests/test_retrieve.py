@@ -9,6 +9,7 @@ import pytest
 from bot.refs import std_key
 from bot.retrieve import Retriever, matches
 from bot.types import Filters
+from indexer.models import Passage
 from tests.conftest import make_settings
 
 pytestmark = pytest.mark.slow
@@ -105,14 +106,14 @@ def test_words_cross_languages_through_the_wide_gloss(retriever: Retriever) -> N
     # so an English question in other words still meets the Chinese-only article on them (Article 13: re-assessment).
     q = retriever.analyse("Can the data handler object to the assessment outcome and ask for a re-evaluation?")
     ranked = [p for p, _ in retriever.rankings(q, None, 10)[0]["glossed"]]
-    assert ranked and all(p.split("::")[0].endswith("_zh") for p in ranked)  # only Chinese passages are glossed
+    assert ranked and all(Passage.doc_id_of(p).endswith("_zh") for p in ranked)  # only Chinese passages are glossed
     assert ranked[0].startswith("outbound-data-transfer-security-assessment-measures_2022_zh")
     top = retriever.search(q.text, k=3).hits
     assert (top[0].doc.doc_id, top[0].section_number) == ("outbound-data-transfer-security-assessment-measures_2022_zh", 13)
     # A Chinese question's wide gloss searches the English passages, and only them.
     zh = retriever.rankings(retriever.analyse("个人信息处理者在什么情况下可以不经同意处理个人信息？"), None, 10)[0]
     docs = retriever.catalog().docs
-    assert zh["glossed"] and all(docs[p.split("::")[0]].language == "en" for p, _ in zh["glossed"])
+    assert zh["glossed"] and all(docs[Passage.doc_id_of(p)].language == "en" for p, _ in zh["glossed"])
 
 
 def test_concurrent_questions_get_the_same_answers(retriever: Retriever) -> None:
