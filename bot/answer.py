@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -120,11 +120,57 @@ def _analysed(text: str, glosser: Glosser | None = None) -> tuple[tuple[str, ...
     return sents, tuple(toks)
 
 
-def _window_coverage(sent_toks: Sequence[frozenset[str]], concepts: list[Concept]) -> float:
-    """The concept weight covered by the best run of EVIDENCE_WINDOW consecutive sentences."""
+@lru_cache(maxsize=8192)
+def _gloss_sources(text: str, glosser: Glosser) -> tuple[dict[str, frozenset[str]], ...]:
+    """Per sentence of `text` (as `_analysed` splits it): each token only its wide gloss holds, with the Chinese words
+    that gave it. Cached like `_analysed`."""
+    out = []
+    for x in sentences(clean(text)):
+        src: dict[str, set[str]] = {}
+        if is_cjk(x):
+            native = frozenset(tokenize(x))
+            for word, senses in glosser.lexical_gloss_words(x):
+                for tok in tokenize(" ".join(senses), bigrams=False):
+                    if tok not in native:
+                        src.setdefault(tok, set()).add(word)
+        out.append({t: frozenset(w) for t, w in src.items()})
+    return tuple(out)
+
+
+def _form_weight(weight: float, glossed: frozenset[str], via: dict[str, set[str]],
+                 source_weight: Callable[[str], float] | None) -> float:
+    """What one form of a concept is worth in a window where its `glossed` tokens appear only in the gloss."""
+    if not glossed or source_weight is None:
+        return weight
+    return min(weight, min(max(source_weight(w) for w in via[t]) for t in glossed))
+
+
+def _window_coverage(sent_toks: Sequence[frozenset[str]], concepts: list[Concept],
+                     sources: Sequence[dict[str, frozenset[str]]] = (),
+                     source_weight: Callable[[str], float] | None = None) -> float:
+    """The concept weight covered by the best run of EVIDENCE_WINDOW consecutive sentences.
+
+    A concept met only through the wide English gloss of a Chinese word (`sources`: token -> the words behind it)
+    counts for no more than `source_weight` of the most telling of those words: a question's "give" or "staff" found
+    in 提供 or 人员, which most Chinese rules hold, says little about whether the rule answers it.
+    """
     # Weights are IDFs, which go below zero on a tiny index: the best sum is taken as it is, not floored at 0.
-    return max(sum(c.weight for c in concepts if c.covered_by(frozenset().union(*sent_toks[i : i + EVIDENCE_WINDOW])))
-               for i in range(max(1, len(sent_toks) - EVIDENCE_WINDOW + 1)))
+    best: float | None = None
+    for i in range(max(1, len(sent_toks) - EVIDENCE_WINDOW + 1)):
+        toks = frozenset().union(*sent_toks[i : i + EVIDENCE_WINDOW])
+        via: dict[str, set[str]] = {}
+        for d in sources[i : i + EVIDENCE_WINDOW]:
+            for tok, words in d.items():
+                via.setdefault(tok, set()).update(words)
+        native = {tok for j, t in enumerate(sent_toks[i : i + EVIDENCE_WINDOW], start=i)
+                  for tok in t if j >= len(sources) or tok not in sources[j]}
+        total = 0.0
+        for c in concepts:
+            got = [_form_weight(c.weight, f - native, via, source_weight) for f in c.forms if f <= toks]
+            if got:
+                total += max(got)
+        best = total if best is None else max(best, total)
+    return best if best is not None else 0.0
 
 
 class Asker:
@@ -188,6 +234,11 @@ class Asker:
             vals.append(math.log((n + 1) / (max(df, 3) + 0.5)))
         return sum(vals) / len(vals) if vals else 0.0
 
+    def _source_idf(self, word: str) -> float:
+        """How telling it is that a Chinese passage holds `word`: its IDF (capped as in `_idf`), and nothing for a
+        single character, whose many dictionary senses meet English words by accident (按 "press; leave aside")."""
+        return self._idf(frozenset([word])) if len(word) > 1 else 0.0
+
     def unknown_subjects(self, q: Query) -> list[str]:
         """Instruments and acronyms the question is about that nothing indexed mentions ('GDPR', 'HIPAA')."""
         out = list(q.unresolved)
@@ -209,7 +260,8 @@ class Asker:
             # Only an English question needs a Chinese passage's English words; a Chinese question reads it as it is.
             glosser = self.retriever.glosser if q.language == "en" and h.doc.language == "zh" else None
             sents, sent_toks = _analysed(h.text, glosser)
-            coverage = _window_coverage(sent_toks, concepts) / total
+            sources = _gloss_sources(h.text, glosser) if glosser is not None else ()
+            coverage = _window_coverage(sent_toks, concepts, sources, self._source_idf) / total
             evidence = EVIDENCE_SCALE * (W_COVERAGE * coverage + W_DOMAIN * domain)
             if off_corpus:
                 evidence = 0.0

@@ -10,12 +10,14 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from sqlalchemy import and_, func, select
 
 from indexer.errors import NotIndexedError
@@ -76,6 +78,13 @@ RESCORE_TRANSLATED = False
 # The glossed list only has to lift the right article of the other language into the top ranks; with RRF_K = 5 its
 # 20th passage adds a quarter of what its first does, and each extra candidate costs a row fetch and a score.
 GLOSSED_POOL = 20
+# Pseudo-relevance feedback on the dense list (Rocchio): the question's vector plus DENSE_PRF times the mean of its
+# PRF_DOCS nearest passages, searched again. The nearest passages say in the corpus's own words what the question
+# asks in a user's ("tell employees" / "notify individuals"). Same code, one run each: own set R@5 0.878 -> 0.900,
+# R@1 0.611 -> 0.633; PolicyQA (every 2nd question) R@1 0.303 -> 0.308, R@5 0.613 both; LeCoQA R@5 0.673 -> 0.677,
+# R@1 0.448 -> 0.443; cross-language pairs unchanged. 0.3 and 0.5 scored alike on the own set; 0.3 moves least.
+DENSE_PRF = 0.3
+PRF_DOCS = 3
 
 
 @dataclass
@@ -114,7 +123,7 @@ class Hit:
     chapter_path: list[str]
     version: int
     score: float = 0.0
-    dense: float | None = None  # cosine of the question and the passage
+    dense: float | None = None  # cosine of the (feedback-expanded, see DENSE_PRF) question and the passage
     lexical_rank: int | None = None
     dense_rank: int | None = None
     via: str = "search"  # search | reference
@@ -521,7 +530,7 @@ class Retriever:
         vec = self.embedder.embed_query(self.dense_text(q))
         spent = {"embed": _ms(t)}
         t = time.perf_counter()
-        found = self.vectors.query(vec, pool, doc_ids=allow)
+        found = feedback_search(self.vectors, vec, self.vectors.query(vec, pool, doc_ids=allow), pool, allow)
         spent["dense"] = _ms(t)
         return vec, found, spent
 
@@ -564,6 +573,18 @@ class Retriever:
         # Several references keep the order they were asked in; within one, the question's language and the
         # text in force come first.
         return list(dict.fromkeys(out))
+
+
+def feedback_search(store: Any, vec: Sequence[float], found: list[tuple[str, float]], pool: int,
+                    allow: list[str] | None, weight: float | None = None) -> list[tuple[str, float]]:
+    """The dense list again, for the question's vector moved `weight` (DENSE_PRF) towards its PRF_DOCS nearest
+    passages; within the same filter, so feedback never brings in a passage the user excluded."""
+    weight = DENSE_PRF if weight is None else weight
+    top = store.vectors([pid for pid, _ in found[:PRF_DOCS]]) if weight and found else []
+    if not top:
+        return found
+    v = np.asarray(vec, dtype=np.float32) + weight * np.mean(np.asarray(top, dtype=np.float32), axis=0)
+    return list(store.query((v / np.linalg.norm(v)).tolist(), pool, doc_ids=allow))
 
 
 def fuse(rankings: dict[str, list[tuple[str, float]]], weights: dict[str, dict[str, float]],

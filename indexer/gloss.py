@@ -286,48 +286,59 @@ class Glosser:
         """
         return self._render(text, wide=True)
 
-    def _render(self, text: str, *, wide: bool) -> str:
+    def lexical_gloss_words(self, text: str) -> list[tuple[str, list[str]]]:
+        """The Chinese words (and glossary terms) of `text`, each with the English senses `lexical_gloss` gives it:
+        so a match through the gloss can be weighed by how common the Chinese word behind it is (bot/answer.py)."""
         if not is_cjk(text):
-            return text
+            return []
+        return [(piece, self._piece_senses(piece, term, wide=True))
+                for m in CJK_RUN.finditer(self._prepared(text)) for piece, term in self._pieces(m.group())]
+
+    def _prepared(self, text: str) -> str:
         text = _ARTICLE.sub(lambda m: f" Article {zh_to_int(m.group(1))} ", text)
         if self._statute:
             text = _DATE.sub(_date, text)
             text = _QUANTITY.sub(_quantity, text)
+        return text
+
+    def _render(self, text: str, *, wide: bool) -> str:
+        if not is_cjk(text):
+            return text
+        text = self._prepared(text)
         out: list[str] = []
         pos = 0
         for m in CJK_RUN.finditer(text):
             out.append(text[pos : m.start()])
-            out.append(" " + " ".join(self._run(m.group(), wide)) + " ")
+            words = [w for piece, term in self._pieces(m.group()) for w in self._piece_senses(piece, term, wide)]
+            out.append(" " + " ".join(words) + " ")
             pos = m.end()
         out.append(text[pos:])
         return re.sub(r"[ \t]+", " ", "".join(out)).strip()
 
-    def _run(self, run: str, wide: bool = False) -> list[str]:
-        words: list[str] = []
+    def _pieces(self, run: str) -> list[tuple[str, bool]]:
+        """A run of Chinese as (piece, is a glossary term): the longest terms first, jieba's words between them."""
+        pieces: list[tuple[str, bool]] = []
         rest_start = 0
         i = 0
         while i < len(run):
             hit = next((n for n in self._lengths.get(run[i], ()) if run[i : i + n] in self._terms), 0)
             if hit:
-                words.extend(self._words(run[rest_start:i], wide))
-                term = run[i : i + hit]
-                words.extend((self._variants.get(term) or self._wide_senses(term)) if wide else (self._terms[term],))
+                pieces.extend(self._words(run[rest_start:i]))
+                pieces.append((run[i : i + hit], True))
                 i += hit
                 rest_start = i
             else:
                 i += 1
-        words.extend(self._words(run[rest_start:], wide))
-        return words
+        pieces.extend(self._words(run[rest_start:]))
+        return pieces
 
-    def _words(self, run: str, wide: bool = False) -> list[str]:
-        if not run:
-            return []
-        out: list[str] = []
-        for w in jieba_tokenizer().cut(run):
-            if w in _STOP:
-                continue
-            out.extend(self._wide_senses(w) if wide else self._senses(w))
-        return out
+    def _words(self, run: str) -> list[tuple[str, bool]]:
+        return [(w, False) for w in jieba_tokenizer().cut(run) if w not in _STOP] if run else []
+
+    def _piece_senses(self, piece: str, term: bool, wide: bool) -> list[str]:
+        if term:
+            return list(self._variants.get(piece) or self._wide_senses(piece)) if wide else [self._terms[piece]]
+        return self._wide_senses(piece) if wide else self._senses(piece)
 
     def _wide_senses(self, word: str) -> list[str]:
         # Asked for the same few thousand statute words over and over (index runs, answers): kept once computed.

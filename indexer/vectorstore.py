@@ -154,6 +154,12 @@ class VectorStore:
                                     include=["distances"])
         return [(pid, 1.0 - float(d)) for pid, d in zip(res["ids"][0], res["distances"][0], strict=False)]
 
+    def vectors(self, ids: list[str]) -> list[list[float]]:
+        """The stored vectors of `ids` (those that exist), in no particular order."""
+        got = self.collection.get(ids=ids, include=["embeddings"])
+        embs = got.get("embeddings")
+        return [list(map(float, e)) for e in embs] if embs is not None else []
+
     def count(self) -> int:
         return int(self.collection.count())
 

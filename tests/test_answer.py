@@ -196,3 +196,31 @@ def test_an_english_question_is_seen_in_the_chinese_rule(asker: Asker) -> None:
     top = a.citations[0]
     assert top.doc_id == "outbound-data-transfer-security-assessment-measures_2022_zh" and top.section_number == 13
     assert "复评" in top.quote
+
+
+def test_a_match_through_the_gloss_weighs_what_the_chinese_word_behind_it_does(asker: Asker) -> None:
+    # An English question meets a Chinese rule through the wide gloss of its words. Common words (人员 "staff",
+    # 予以 "give") and single characters (按 "press; leave aside") match many English questions by accident; a rare
+    # word (带薪 "paid", 年休假 "annual leave") is real evidence. Uncapped, the supervision article below passed the
+    # evidence bar for a paid-leave question as well as the paid-leave rule itself did.
+    from bot.answer import _analysed, _window_coverage
+    from bot.retrieve import Hit
+
+    q = asker.retriever.analyse("How many days of paid annual leave must an employer give its staff?")
+    doc = next(d for d in asker.retriever.catalog().docs.values() if d.language == "zh")
+
+    def hit(text: str) -> Hit:
+        return Hit(passage_id="x", doc=doc, text=text, section=None, section_number=None, section_kind="paragraph",
+                   chapter_path=[], version=1, score=1.0)
+
+    supervision = hit("第十九条　有关主管部门依据职责对生成式人工智能服务开展监督检查，提供者应当依法予以配合，按要求对训练数据来源、"
+                      "规模、类型、标注规则、算法机制机理等予以说明，并提供必要的技术、数据等支持和协助。\n\n参与生成式人工智能服务"
+                      "安全评估和监督检查的相关机构和人员对在履行职责中知悉的国家秘密、商业秘密、个人隐私和个人信息应当依法予以保密，"
+                      "不得泄露或者非法向他人提供。")
+    leave = hit("第五条 用人单位应当保证职工享受带薪年休假。职工累计工作已满1年不满10年的，年休假5天；已满10年不满20年的，年休假10天。")
+    s_sup, s_leave = asker.score(q, [supervision, leave])
+    threshold = asker.settings.abstain_threshold
+    assert s_sup.evidence < threshold <= s_leave.evidence
+    concepts = asker.concepts(q)
+    uncapped = _window_coverage(_analysed(supervision.text, asker.retriever.glosser)[1], concepts)
+    assert uncapped / sum(c.weight for c in concepts) > s_sup.coverage

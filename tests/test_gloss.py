@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from indexer.gloss import Glosser, cedict, make_glosser
@@ -111,6 +112,21 @@ def test_every_sense_is_kept_for_word_matching() -> None:
     assert "result" in wide.split() and "result" not in one.split()  # the question may say either
     assert "dissent" in wide and "outbound data transfer security assessment" in wide
     assert g.lexical_gloss("Article 38 of the PIPL") == "Article 38 of the PIPL"
+
+
+def test_the_wide_gloss_says_which_chinese_word_each_sense_came_from() -> None:
+    # The answer's evidence weighs a match through the gloss by the Chinese word behind it (bot/answer.py), so the
+    # pairs must be exactly what lexical_gloss prints, word by word, glossary terms whole.
+    g = Glosser(GLOSSARY)
+    text = "第十三条 对评估结果有异议的，可以申请数据出境安全评估"
+    pairs = g.lexical_gloss_words(text)
+    words = [w for w, _ in pairs]
+    assert "数据出境安全评估" in words and "安全评估" not in words and "异议" in words
+    assert dict(pairs)["数据出境安全评估"] == ["outbound data transfer security assessment"]
+    wide = g.lexical_gloss(text)
+    assert (re.findall(r"[a-z]+", " ".join(s for _, senses in pairs for s in senses))
+            == re.findall(r"[a-z]+", wide.replace("Article 13", "")))
+    assert g.lexical_gloss_words("Article 38 of the PIPL") == []
 
 
 def test_the_fingerprint_follows_the_glossary() -> None:

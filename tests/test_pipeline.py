@@ -258,3 +258,33 @@ def test_bad_inputs_through_a_whole_run(settings, corpus, embedder) -> None:  # 
     assert [p["section"] for p in idx.ledger.passages_of("gbk")] == ["第一条", "第二条"]
     assert [p["section_number"] for p in idx.ledger.passages_of("text")] == [1, 2]
     assert_consistent(idx)
+
+
+def _unit(deg: float) -> list[float]:
+    import math
+
+    return [math.cos(math.radians(deg)), math.sin(math.radians(deg))]
+
+
+def test_stored_vectors_come_back_and_feedback_turns_the_question(settings) -> None:  # type: ignore[no-untyped-def]
+    # On embedded Chroma and a `chroma run` server. The question points at 0 degrees; its three nearest passages sit
+    # at 20-30 degrees, so feedback turns it a few degrees their way: Y (45) then beats X (-35), which the bare
+    # question ranks first of the two. A filter holds through the second search.
+    from bot.retrieve import feedback_search
+    from indexer.vectorstore import VectorStore
+
+    store = VectorStore(settings, model_id="test-2d")
+    angles = {"d1::a": 20, "d1::b": 25, "d1::c": 30, "d2::x": -35, "d2::y": 45}
+    store.add_vectors(list(angles), [_unit(a) for a in angles.values()], list(angles),
+                      [{"doc_id": pid.split("::")[0]} for pid in angles])
+    got = store.vectors(["d1::b", "d2::x", "missing"])
+    assert sorted(round(v[1], 4) for v in got) == sorted(round(_unit(a)[1], 4) for a in (25, -35))
+
+    q = _unit(0)
+    bare = store.query(q, 5)
+    assert [pid for pid, _ in bare] == ["d1::a", "d1::b", "d1::c", "d2::x", "d2::y"]
+    assert [pid for pid, _ in feedback_search(store, q, bare, 5, None, weight=0.0)] == [pid for pid, _ in bare]
+    turned = feedback_search(store, q, bare, 5, None, weight=0.3)
+    assert [pid for pid, _ in turned] == ["d1::a", "d1::b", "d1::c", "d2::y", "d2::x"]
+    only = feedback_search(store, q, store.query(q, 5, doc_ids=["d2"]), 5, ["d2"], weight=0.3)
+    assert {pid for pid, _ in only} == {"d2::x", "d2::y"}
