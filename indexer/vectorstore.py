@@ -143,22 +143,28 @@ class VectorStore:
         self, vector: Sequence[float], k: int, *, doc_ids: Sequence[str] | None = None
     ) -> list[tuple[str, float]]:
         """(passage_id, cosine similarity) best first."""
+        return self._query(vector, k, doc_ids, vectors=False)[0]
+
+    def query_with_vectors(
+        self, vector: Sequence[float], k: int, *, doc_ids: Sequence[str] | None = None
+    ) -> tuple[list[tuple[str, float]], list[list[float]]]:
+        """`query`, and the stored vector of each passage found, in the same order."""
+        return self._query(vector, k, doc_ids, vectors=True)
+
+    def _query(self, vector: Sequence[float], k: int, doc_ids: Sequence[str] | None, *,
+               vectors: bool) -> tuple[list[tuple[str, float]], list[list[float]]]:
         if doc_ids is not None and not doc_ids:
-            return []
+            return [], []
         where: dict[str, Any] | None = None
         if doc_ids is not None:
             where = {"doc_id": {"$in": list(doc_ids)}}
         # Chroma 1.5, embedded and `chroma run` alike, returns what there is when k exceeds it (checked against both),
         # so no count() round trip on every question.
         res = self.collection.query(query_embeddings=[list(vector)], n_results=max(1, k), where=where,
-                                    include=["distances"])
-        return [(pid, 1.0 - float(d)) for pid, d in zip(res["ids"][0], res["distances"][0], strict=False)]
-
-    def vectors(self, ids: list[str]) -> list[list[float]]:
-        """The stored vectors of `ids` (those that exist), in no particular order."""
-        got = self.collection.get(ids=ids, include=["embeddings"])
-        embs = got.get("embeddings")
-        return [list(map(float, e)) for e in embs] if embs is not None else []
+                                    include=["distances", "embeddings"] if vectors else ["distances"])
+        found = [(pid, 1.0 - float(d)) for pid, d in zip(res["ids"][0], res["distances"][0], strict=False)]
+        embs = res.get("embeddings") if vectors else None
+        return found, [list(map(float, e)) for e in embs[0]] if embs is not None else []
 
     def count(self) -> int:
         return int(self.collection.count())

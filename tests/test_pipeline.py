@@ -269,22 +269,22 @@ def _unit(deg: float) -> list[float]:
 def test_stored_vectors_come_back_and_feedback_turns_the_question(settings) -> None:  # type: ignore[no-untyped-def]
     # On embedded Chroma and a `chroma run` server. The question points at 0 degrees; its three nearest passages sit
     # at 20-30 degrees, so feedback turns it a few degrees their way: Y (45) then beats X (-35), which the bare
-    # question ranks first of the two. A filter holds through the second search.
-    from bot.retrieve import feedback_search
+    # question ranks first of the two.
+    from bot.retrieve import feedback_rerank
     from indexer.vectorstore import VectorStore
 
     store = VectorStore(settings, model_id="test-2d")
     angles = {"d1::a": 20, "d1::b": 25, "d1::c": 30, "d2::x": -35, "d2::y": 45}
     store.add_vectors(list(angles), [_unit(a) for a in angles.values()], list(angles),
                       [{"doc_id": pid.split("::")[0]} for pid in angles])
-    got = store.vectors(["d1::b", "d2::x", "missing"])
-    assert sorted(round(v[1], 4) for v in got) == sorted(round(_unit(a)[1], 4) for a in (25, -35))
-
     q = _unit(0)
-    bare = store.query(q, 5)
-    assert [pid for pid, _ in bare] == ["d1::a", "d1::b", "d1::c", "d2::x", "d2::y"]
-    assert [pid for pid, _ in feedback_search(store, q, bare, 5, None, weight=0.0)] == [pid for pid, _ in bare]
-    turned = feedback_search(store, q, bare, 5, None, weight=0.3)
-    assert [pid for pid, _ in turned] == ["d1::a", "d1::b", "d1::c", "d2::y", "d2::x"]
-    only = feedback_search(store, q, store.query(q, 5, doc_ids=["d2"]), 5, ["d2"], weight=0.3)
-    assert {pid for pid, _ in only} == {"d2::x", "d2::y"}
+    found, vectors = store.query_with_vectors(q, 5)
+    assert found == store.query(q, 5)
+    assert [pid for pid, _ in found] == ["d1::a", "d1::b", "d1::c", "d2::x", "d2::y"]
+    for (pid, _), v in zip(found, vectors, strict=True):  # each passage with its own stored vector
+        assert v == pytest.approx(_unit(angles[pid]), abs=1e-6)
+    assert feedback_rerank(q, found, vectors, weight=0.0) == found
+    assert [pid for pid, _ in feedback_rerank(q, found, vectors, weight=0.3)] == ["d1::a", "d1::b", "d1::c", "d2::y", "d2::x"]
+    only, only_vectors = store.query_with_vectors(q, 5, doc_ids=["d2"])
+    assert {pid for pid, _ in feedback_rerank(q, only, only_vectors, weight=0.3)} == {"d2::x", "d2::y"}
+    assert store.query_with_vectors(q, 5, doc_ids=[]) == ([], [])
