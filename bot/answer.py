@@ -120,6 +120,12 @@ def _analysed(text: str, glosser: Glosser | None = None) -> tuple[tuple[str, ...
     return sents, tuple(toks)
 
 
+@lru_cache(maxsize=65536)
+def _sense_tokens(senses: tuple[str, ...]) -> frozenset[str]:
+    # The same few thousand statute words recur in every passage: stemming their senses once is most of the saving.
+    return frozenset(tokenize(" ".join(senses), bigrams=False))
+
+
 @lru_cache(maxsize=8192)
 def _gloss_sources(text: str, glosser: Glosser) -> tuple[dict[str, frozenset[str]], ...]:
     """Per sentence of `text` (as `_analysed` splits it): each token only its wide gloss holds, with the Chinese words
@@ -130,16 +136,17 @@ def _gloss_sources(text: str, glosser: Glosser) -> tuple[dict[str, frozenset[str
         if is_cjk(x):
             native = frozenset(tokenize(x))
             for word, senses in glosser.lexical_gloss_words(x):
-                for tok in tokenize(" ".join(senses), bigrams=False):
+                for tok in _sense_tokens(tuple(senses)):
                     if tok not in native:
                         src.setdefault(tok, set()).add(word)
         out.append({t: frozenset(w) for t, w in src.items()})
     return tuple(out)
 
 
-def _form_weight(weight: float, glossed: frozenset[str], via: dict[str, set[str]],
+def _form_weight(weight: float, form: frozenset[str], via: dict[str, set[str]],
                  source_weight: Callable[[str], float] | None) -> float:
-    """What one form of a concept is worth in a window where its `glossed` tokens appear only in the gloss."""
+    """What a form of a concept is worth in a window where the tokens in `via` appear only in the gloss."""
+    glossed = [t for t in form if t in via]
     if not glossed or source_weight is None:
         return weight
     return min(weight, min(max(source_weight(w) for w in via[t]) for t in glossed))
@@ -159,14 +166,17 @@ def _window_coverage(sent_toks: Sequence[frozenset[str]], concepts: list[Concept
     for i in range(max(1, len(sent_toks) - EVIDENCE_WINDOW + 1)):
         toks = frozenset().union(*sent_toks[i : i + EVIDENCE_WINDOW])
         via: dict[str, set[str]] = {}
-        for d in sources[i : i + EVIDENCE_WINDOW]:
-            for tok, words in d.items():
-                via.setdefault(tok, set()).update(words)
-        native = {tok for j, t in enumerate(sent_toks[i : i + EVIDENCE_WINDOW], start=i)
-                  for tok in t if j >= len(sources) or tok not in sources[j]}
+        if source_weight is not None:
+            for d in sources[i : i + EVIDENCE_WINDOW]:
+                for tok, words in d.items():
+                    via.setdefault(tok, set()).update(words)
+        if via:  # tokens the window's own words hold too are not the gloss's alone
+            for j, t in enumerate(sent_toks[i : i + EVIDENCE_WINDOW], start=i):
+                for tok in t - sources[j].keys() if j < len(sources) else t:
+                    via.pop(tok, None)
         total = 0.0
         for c in concepts:
-            got = [_form_weight(c.weight, f - native, via, source_weight) for f in c.forms if f <= toks]
+            got = [_form_weight(c.weight, f, via, source_weight) for f in c.forms if f <= toks]
             if got:
                 total += max(got)
         best = total if best is None else max(best, total)

@@ -580,7 +580,7 @@ class Retriever:
         return list(dict.fromkeys(out))
 
 
-def feedback_rerank(vec: Sequence[float], found: list[tuple[str, float]], vectors: Sequence[Sequence[float]],
+def feedback_rerank(vec: Sequence[float], found: list[tuple[str, float]], vectors: Any,
                     weight: float | None = None) -> list[tuple[str, float]]:
     """The dense list re-ranked for the question's vector moved `weight` (DENSE_PRF) towards its PRF_DOCS nearest
     passages (`vectors`: the stored vector of each passage of `found`, in order). Re-ranked within what the first
@@ -591,8 +591,7 @@ def feedback_rerank(vec: Sequence[float], found: list[tuple[str, float]], vector
     m = np.asarray(vectors, dtype=np.float32)
     v = np.asarray(vec, dtype=np.float32) + weight * m[:PRF_DOCS].mean(axis=0)
     scores = m @ (v / np.linalg.norm(v))
-    order = sorted(range(len(found)), key=lambda i: -float(scores[i]))
-    return [(found[i][0], float(scores[i])) for i in order]
+    return [(found[i][0], float(scores[i])) for i in np.argsort(-scores, kind="stable")]
 
 
 def fuse(rankings: dict[str, list[tuple[str, float]]], weights: dict[str, dict[str, float]],

@@ -282,9 +282,10 @@ def test_stored_vectors_come_back_and_feedback_turns_the_question(settings) -> N
     assert found == store.query(q, 5)
     assert [pid for pid, _ in found] == ["d1::a", "d1::b", "d1::c", "d2::x", "d2::y"]
     for (pid, _), v in zip(found, vectors, strict=True):  # each passage with its own stored vector
-        assert v == pytest.approx(_unit(angles[pid]), abs=1e-6)
+        assert list(v) == pytest.approx(_unit(angles[pid]), abs=1e-6)
     assert feedback_rerank(q, found, vectors, weight=0.0) == found
     assert [pid for pid, _ in feedback_rerank(q, found, vectors, weight=0.3)] == ["d1::a", "d1::b", "d1::c", "d2::y", "d2::x"]
     only, only_vectors = store.query_with_vectors(q, 5, doc_ids=["d2"])
     assert {pid for pid, _ in feedback_rerank(q, only, only_vectors, weight=0.3)} == {"d2::x", "d2::y"}
-    assert store.query_with_vectors(q, 5, doc_ids=[]) == ([], [])
+    nothing, no_vectors = store.query_with_vectors(q, 5, doc_ids=[])
+    assert nothing == [] and len(no_vectors) == 0
