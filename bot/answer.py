@@ -102,24 +102,6 @@ def sentences(text: str) -> list[str]:
     return out
 
 
-@lru_cache(maxsize=8192)
-def _analysed(text: str, glosser: Glosser | None = None) -> tuple[tuple[str, ...], tuple[frozenset[str], ...]]:
-    """A passage's sentences and their tokens. Cached (hence immutable): jieba is the costly part of composing, and
-    the same passages come back for many questions.
-
-    A Chinese sentence also counts the words of its wide English gloss (Glosser.lexical_gloss), so an English
-    question's words are seen in the Chinese rule that retrieval found on them, both for the evidence and for
-    picking the sentences to quote."""
-    sents = tuple(sentences(clean(text)))
-    toks = []
-    for x in sents:
-        t = frozenset(tokenize(x))
-        if glosser is not None and is_cjk(x):
-            t |= frozenset(tokenize(glosser.lexical_gloss(x), bigrams=False))
-        toks.append(t)
-    return sents, tuple(toks)
-
-
 @lru_cache(maxsize=65536)
 def _sense_tokens(senses: tuple[str, ...]) -> frozenset[str]:
     # The same few thousand statute words recur in every passage: stemming their senses once is most of the saving.
@@ -127,20 +109,30 @@ def _sense_tokens(senses: tuple[str, ...]) -> frozenset[str]:
 
 
 @lru_cache(maxsize=8192)
-def _gloss_sources(text: str, glosser: Glosser) -> tuple[dict[str, frozenset[str]], ...]:
-    """Per sentence of `text` (as `_analysed` splits it): each token only its wide gloss holds, with the Chinese words
-    that gave it. Cached like `_analysed`."""
-    out = []
-    for x in sentences(clean(text)):
+def _analysed(text: str, glosser: Glosser | None = None) -> tuple[
+        tuple[str, ...], tuple[frozenset[str], ...], tuple[dict[str, frozenset[str]], ...]]:
+    """A passage's sentences, their tokens, and per sentence the tokens only its wide gloss holds, each with the
+    Chinese words that gave it. Cached (hence immutable): jieba is the costly part of composing, and the same
+    passages come back for many questions.
+
+    A Chinese sentence also counts the words of its wide English gloss (Glosser.lexical_gloss), so an English
+    question's words are seen in the Chinese rule that retrieval found on them, both for the evidence and for
+    picking the sentences to quote; the evidence then weighs such a word by the Chinese word behind it."""
+    sents = tuple(sentences(clean(text)))
+    toks: list[frozenset[str]] = []
+    sources: list[dict[str, frozenset[str]]] = []
+    for x in sents:
+        t = frozenset(tokenize(x))
         src: dict[str, set[str]] = {}
-        if is_cjk(x):
-            native = frozenset(tokenize(x))
+        if glosser is not None and is_cjk(x):
             for word, senses in glosser.lexical_gloss_words(x):
                 for tok in _sense_tokens(tuple(senses)):
-                    if tok not in native:
+                    if tok not in t:
                         src.setdefault(tok, set()).add(word)
-        out.append({t: frozenset(w) for t, w in src.items()})
-    return tuple(out)
+            t |= frozenset(tokenize(glosser.lexical_gloss(x), bigrams=False))
+        toks.append(t)
+        sources.append({tok: frozenset(w) for tok, w in src.items()})
+    return sents, tuple(toks), tuple(sources)
 
 
 def _form_weight(weight: float, form: frozenset[str], via: dict[str, set[str]],
@@ -171,8 +163,8 @@ def _window_coverage(sent_toks: Sequence[frozenset[str]], concepts: list[Concept
                 for tok, words in d.items():
                     via.setdefault(tok, set()).update(words)
         if via:  # tokens the window's own words hold too are not the gloss's alone
-            for j, t in enumerate(sent_toks[i : i + EVIDENCE_WINDOW], start=i):
-                for tok in t - sources[j].keys() if j < len(sources) else t:
+            for t, d in zip(sent_toks[i : i + EVIDENCE_WINDOW], sources[i : i + EVIDENCE_WINDOW], strict=True):
+                for tok in t - d.keys():
                     via.pop(tok, None)
         total = 0.0
         for c in concepts:
@@ -269,8 +261,7 @@ class Asker:
         for h in hits:
             # Only an English question needs a Chinese passage's English words; a Chinese question reads it as it is.
             glosser = self.retriever.glosser if q.language == "en" and h.doc.language == "zh" else None
-            sents, sent_toks = _analysed(h.text, glosser)
-            sources = _gloss_sources(h.text, glosser) if glosser is not None else ()
+            sents, sent_toks, sources = _analysed(h.text, glosser)
             coverage = _window_coverage(sent_toks, concepts, sources, self._source_idf) / total
             evidence = EVIDENCE_SCALE * (W_COVERAGE * coverage + W_DOMAIN * domain)
             if off_corpus:

@@ -143,31 +143,30 @@ class VectorStore:
         self, vector: Sequence[float], k: int, *, doc_ids: Sequence[str] | None = None
     ) -> list[tuple[str, float]]:
         """(passage_id, cosine similarity) best first."""
-        return self._query(vector, k, doc_ids, vectors=False)[0]
+        res = self._query(vector, k, doc_ids, ["distances"])
+        return _found(res) if res else []
 
     def query_with_vectors(
         self, vector: Sequence[float], k: int, *, doc_ids: Sequence[str] | None = None
     ) -> tuple[list[tuple[str, float]], Any]:
         """`query`, and the stored vectors of the passages found as rows of an array, in the same order."""
-        return self._query(vector, k, doc_ids, vectors=True)
-
-    def _query(self, vector: Sequence[float], k: int, doc_ids: Sequence[str] | None, *,
-               vectors: bool) -> tuple[list[tuple[str, float]], Any]:
         import numpy as np
 
+        res = self._query(vector, k, doc_ids, ["distances", "embeddings"])
+        embs = res.get("embeddings") if res else None
+        # Kept as one array: converting 50 x 384 floats to Python lists took a millisecond a question.
+        return (_found(res) if res else []), np.asarray(embs[0] if embs is not None else [], dtype=np.float32)
+
+    def _query(self, vector: Sequence[float], k: int, doc_ids: Sequence[str] | None, include: list[str]) -> Any:
         if doc_ids is not None and not doc_ids:
-            return [], np.zeros((0, 0), dtype=np.float32)
+            return None
         where: dict[str, Any] | None = None
         if doc_ids is not None:
             where = {"doc_id": {"$in": list(doc_ids)}}
         # Chroma 1.5, embedded and `chroma run` alike, returns what there is when k exceeds it (checked against both),
         # so no count() round trip on every question.
-        res = self.collection.query(query_embeddings=[list(vector)], n_results=max(1, k), where=where,
-                                    include=["distances", "embeddings"] if vectors else ["distances"])
-        found = [(pid, 1.0 - float(d)) for pid, d in zip(res["ids"][0], res["distances"][0], strict=False)]
-        embs = res.get("embeddings") if vectors else None
-        # Kept as one array: converting 50 x 384 floats to Python lists took a millisecond a question.
-        return found, np.asarray(embs[0] if embs is not None else [], dtype=np.float32)
+        return self.collection.query(query_embeddings=[list(vector)], n_results=max(1, k), where=where,
+                                     include=include)  # type: ignore[arg-type]
 
     def count(self) -> int:
         return int(self.collection.count())
@@ -177,3 +176,7 @@ class VectorStore:
         self.client.delete_collection(self.settings.chroma_collection)
         self.collection = self._open()
         self._lc = None
+
+
+def _found(res: Any) -> list[tuple[str, float]]:
+    return [(pid, 1.0 - float(d)) for pid, d in zip(res["ids"][0], res["distances"][0], strict=False)]
