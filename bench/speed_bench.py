@@ -110,7 +110,7 @@ def cold(settings: Any, q: str, runs: int = 3) -> dict[str, Any]:
 
 def synthetic_index(base: Any, data: Path, n: int, real: int, seed: int = 7) -> Any:
     """n passages recombined from the corpus's sentences; vectors: `real` embedded ones tiled with noise."""
-    from bot.answer import sentences
+    from bot.evidence import sentences
     from indexer.embed import make_embedder
     from indexer.ledger import Ledger
     from indexer.models import DocMeta, Passage, sha256

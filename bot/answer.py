@@ -6,23 +6,20 @@ so nothing is claimed that a passage does not say. Questions and documents are d
 
 from __future__ import annotations
 
-import math
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from indexer.glossary import is_cjk
-from indexer.tokenize import tokenize
 
 from .cite import check
+from .evidence import Concept, clean
 from .retrieve import Hit, Query, Retriever
 from .types import Answer, Citation, Filters
 
 if TYPE_CHECKING:
-    from indexer.gloss import Glosser
     from indexer.settings import Settings
 
 ABSTAIN_TEXT = "No indexed passage answers this question."
@@ -31,25 +28,13 @@ MAX_QUESTION_CHARS = 2000
 MAX_QUOTE_CHARS = 700
 MAIN_LINES = 2  # passages quoted in the answer itself; the rest are listed as "see also"
 SEE_ALSO_RATIO = 0.6  # a passage is cited only if its evidence is at least this share of the best one's
-# Words that say what kind of answer is wanted, not what it is about: they are no evidence either way.
-# The English words are kept as the tokenizer's stems ("requirements" -> "requir"): questions are compared in those.
-_QUESTION_WORDS = frozenset(w for word in
-    ["article", "law", "regulation", "regulations", "rule", "rules", "requirement", "requirements", "require", "required", "say", "says", "said", "according", "china", "chinese", "prc", "company", "companies", "business", "businesses", "organisation", "organization", "need", "needs", "allow", "allowed", "apply", "applies", "happen", "doe", "tell", "explain", "please", "ok", "okay", "yes", "much", "many", "long", "often", "also", "still", "there", "here", "way", "ways", "kind", "kinds", "type", "types", "thing", "things", "we", "us", "our", "i", "my", "they", "them", "someone", "anyone"]
-    for w in tokenize(word, bigrams=False)
-) | frozenset(["规定", "要求", "法律", "条例", "哪些", "多少", "多久", "什么样", "怎么办", "可以吗", "能否", "能不能", "需不需要", "有没有", "分别", "哪个", "哪天", "几年", "几次", "吗", "呢", "么", "还", "要", "会", "被", "做", "给", "让", "去", "到", "用", "有", "没有", "请问", "企业", "公司", "我们", "他们", "别人"])
 # Evidence = SCALE * (W_COVERAGE * coverage + W_DOMAIN * glossary share), calibrated on bench/questions.yaml so
 # that the default abstain_threshold (0.35) abstains on every unanswerable question (see bench/quality_bench.py).
-# Coverage is that of the best run of EVIDENCE_WINDOW consecutive sentences: a rule and its conditions sit together,
-# while a long commentary mentions a question's words pages apart ('annual' here, 'staff' there) without answering.
+# Coverage (bot/evidence.py) is the share of the question's concepts that the passage's best window of sentences says.
 W_COVERAGE = 2 / 3
 W_DOMAIN = 1 / 3
 EVIDENCE_SCALE = 1.32
-EVIDENCE_WINDOW = 4
 _ACRONYM = re.compile(r"(?<![A-Za-z0-9])([A-Z]{2,6})s?(?![A-Za-z0-9])")
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
-_SENT_EN = re.compile(r"(?<=[.;!?])\s+(?=[A-Z(\"“'0-9])")
-_SENT_ZH = re.compile(r"(?<=[。；！？])")
 _LIST_ITEM = re.compile(r"^\s*(?:[(（][0-9一二三四五六七八九十]+[)）]|[0-9]+[.、)]|[一二三四五六七八九十]+、|[-•*])\s*")
 
 
@@ -57,27 +42,9 @@ _LIST_ITEM = re.compile(r"^\s*(?:[(（][0-9一二三四五六七八九十]+[)）
 _SLACK_MENTION = re.compile(r"<[!@#][^<>\s]*>")
 
 
-def clean(text: str) -> str:
-    """Terminal escapes and invisible control characters removed; everything else kept, to be quoted as data."""
-    return _CONTROL.sub("", _ANSI.sub("", text or "")).strip()
-
-
 def clean_question(text: str) -> str:
     """What is searched for: `clean`, and no Slack mentions (a '<!channel>' in a question is no evidence)."""
     return _SLACK_MENTION.sub(" ", clean(text)).strip()
-
-
-@dataclass
-class Concept:
-    """One thing the question is about, in every form that counts as mentioning it."""
-
-    label: str
-    forms: list[frozenset[str]]
-    weight: float
-    glossary: bool = False  # a domain term: the glossary knows it
-
-    def covered_by(self, tokens: set[str] | frozenset[str]) -> bool:
-        return any(f <= tokens for f in self.forms)
 
 
 @dataclass
@@ -89,90 +56,6 @@ class Scored:
     evidence: float
     sentences: Sequence[str]
     picked: list[int] = field(default_factory=list)
-
-
-def sentences(text: str) -> list[str]:
-    out: list[str] = []
-    for line in text.split("\n"):
-        line = line.strip()
-        if not line:
-            continue
-        splitter = _SENT_ZH if is_cjk(line) else _SENT_EN
-        out.extend(s.strip() for s in splitter.split(line) if s.strip())
-    return out
-
-
-@lru_cache(maxsize=65536)
-def _sense_tokens(senses: tuple[str, ...]) -> frozenset[str]:
-    # The same few thousand statute words recur in every passage: stemming their senses once is most of the saving.
-    return frozenset(tokenize(" ".join(senses), bigrams=False))
-
-
-@lru_cache(maxsize=8192)
-def _analysed(text: str, glosser: Glosser | None = None) -> tuple[
-        tuple[str, ...], tuple[frozenset[str], ...], tuple[dict[str, frozenset[str]], ...]]:
-    """A passage's sentences, their tokens, and per sentence the tokens only its wide gloss holds, each with the
-    Chinese words that gave it. Cached (hence immutable): jieba is the costly part of composing, and the same
-    passages come back for many questions.
-
-    A Chinese sentence also counts the words of its wide English gloss (Glosser.lexical_gloss), so an English
-    question's words are seen in the Chinese rule that retrieval found on them, both for the evidence and for
-    picking the sentences to quote; the evidence then weighs such a word by the Chinese word behind it."""
-    sents = tuple(sentences(clean(text)))
-    toks: list[frozenset[str]] = []
-    sources: list[dict[str, frozenset[str]]] = []
-    for x in sents:
-        t = frozenset(tokenize(x))
-        src: dict[str, set[str]] = {}
-        if glosser is not None and is_cjk(x):
-            for word, senses in glosser.lexical_gloss_words(x):
-                for tok in _sense_tokens(tuple(senses)):
-                    if tok not in t:
-                        src.setdefault(tok, set()).add(word)
-            t |= frozenset(tokenize(glosser.lexical_gloss(x), bigrams=False))
-        toks.append(t)
-        sources.append({tok: frozenset(w) for tok, w in src.items()})
-    return sents, tuple(toks), tuple(sources)
-
-
-def _form_weight(weight: float, form: frozenset[str], via: dict[str, set[str]],
-                 source_weight: Callable[[str], float] | None) -> float:
-    """What a form of a concept is worth in a window where the tokens in `via` appear only in the gloss."""
-    glossed = [t for t in form if t in via]
-    if not glossed or source_weight is None:
-        return weight
-    return min(weight, min(max(source_weight(w) for w in via[t]) for t in glossed))
-
-
-def _window_coverage(sent_toks: Sequence[frozenset[str]], concepts: list[Concept],
-                     sources: Sequence[dict[str, frozenset[str]]] = (),
-                     source_weight: Callable[[str], float] | None = None) -> float:
-    """The concept weight covered by the best run of EVIDENCE_WINDOW consecutive sentences.
-
-    A concept met only through the wide English gloss of a Chinese word (`sources`: token -> the words behind it)
-    counts for no more than `source_weight` of the most telling of those words: a question's "give" or "staff" found
-    in 提供 or 人员, which most Chinese rules hold, says little about whether the rule answers it.
-    """
-    # Weights are IDFs, which go below zero on a tiny index: the best sum is taken as it is, not floored at 0.
-    best: float | None = None
-    for i in range(max(1, len(sent_toks) - EVIDENCE_WINDOW + 1)):
-        toks = frozenset().union(*sent_toks[i : i + EVIDENCE_WINDOW])
-        via: dict[str, set[str]] = {}
-        if source_weight is not None:
-            for d in sources[i : i + EVIDENCE_WINDOW]:
-                for tok, words in d.items():
-                    via.setdefault(tok, set()).update(words)
-        if via:  # tokens the window's own words hold too are not the gloss's alone
-            for t, d in zip(sent_toks[i : i + EVIDENCE_WINDOW], sources[i : i + EVIDENCE_WINDOW], strict=True):
-                for tok in t - d.keys():
-                    via.pop(tok, None)
-        total = 0.0
-        for c in concepts:
-            got = [_form_weight(c.weight, f, via, source_weight) for f in c.forms if f <= toks]
-            if got:
-                total += max(got)
-        best = total if best is None else max(best, total)
-    return best if best is not None else 0.0
 
 
 class Asker:
@@ -195,8 +78,10 @@ class Asker:
                           timings_ms={"total": _ms(t0)})
         ret = self.retriever.search(q, k=k, filters=filters)
         t = time.perf_counter()
-        scored = self.score(ret.query, ret.hits)
-        answer = self.compose(question, scored)
+        scored = self.score(ret.query, ret.hits, ret.concepts)
+        mine = {s.hit.passage_id: s for s in scored}
+        support = [mine.get(h.passage_id) or self.score(ret.query, [h], ret.concepts)[0] for h in ret.leading]
+        answer = self.compose(question, scored, support)
         timings = dict(ret.timings_ms)
         timings["compose"] = _ms(t)
         timings["total"] = _ms(t0)
@@ -204,43 +89,6 @@ class Asker:
         return check(answer)
 
     # --- evidence ----------------------------------------------------------------------------------------
-    def concepts(self, q: Query) -> list[Concept]:
-        """The question's content: glossary terms (with their translations) and its remaining words, IDF-weighted."""
-        out: list[Concept] = []
-        consumed: set[str] = set()
-        words = tokenize(q.text, bigrams=False)
-        qtoks = set(words)
-        for g in q.expansion.matched:
-            forms = [frozenset(tokenize(t, bigrams=False)) for t in (*g.en, *g.zh)]
-            forms = [f for f in forms if f]
-            mine = [f for f in forms if f <= qtoks]
-            if not mine or all(all(t in _QUESTION_WORDS for t in f) for f in mine):
-                continue
-            consumed.update(*mine)
-            out.append(Concept(g.en[0] if g.en else g.zh[0], forms, max(self._idf(f) for f in mine), glossary=True))
-        for tok in dict.fromkeys(words):
-            if tok in consumed or tok in _QUESTION_WORDS or tok.isdigit() or len(tok) < 2:
-                continue
-            # A Chinese word inside an already matched term ('信息' in '个人信息') adds nothing new.
-            if is_cjk(tok) and any(tok in c.label or any(tok in "".join(f) for f in c.forms) for c in out):
-                continue
-            out.append(Concept(tok, [frozenset([tok])], self._idf(frozenset([tok]))))
-        return out
-
-    def _idf(self, form: frozenset[str]) -> float:
-        # Capped at the IDF of a word in 3 passages: a word the index has never seen ('customer') is not, by
-        # that alone, what the question is about.
-        vals = []
-        for tok in form:
-            df, n = self.retriever.doc_freq(tok)
-            vals.append(math.log((n + 1) / (max(df, 3) + 0.5)))
-        return sum(vals) / len(vals) if vals else 0.0
-
-    def _source_idf(self, word: str) -> float:
-        """How telling it is that a Chinese passage holds `word`: its IDF (capped as in `_idf`), and nothing for a
-        single character, whose many dictionary senses meet English words by accident (按 "press; leave aside")."""
-        return self._idf(frozenset([word])) if len(word) > 1 else 0.0
-
     def unknown_subjects(self, q: Query) -> list[str]:
         """Instruments and acronyms the question is about that nothing indexed mentions ('GDPR', 'HIPAA')."""
         out = list(q.unresolved)
@@ -251,18 +99,19 @@ class Asker:
                 out.append(a)
         return out
 
-    def score(self, q: Query, hits: list[Hit]) -> list[Scored]:
-        """Each hit's evidence: how much of what the question is about it mentions (glossary terms count extra)."""
-        concepts = self.concepts(q)
+    def score(self, q: Query, hits: list[Hit], concepts: list[Concept] | None = None) -> list[Scored]:
+        """Each hit's evidence: how much of what the question is about it mentions (glossary terms count extra).
+        The coverage retrieval already measured (Hit.coverage, over `concepts`) is used as it is."""
+        ev = self.retriever.evidence
+        if concepts is None:
+            concepts = ev.concepts(q)
         total = sum(c.weight for c in concepts) or 1.0
         domain = sum(c.weight for c in concepts if c.glossary) / total
         off_corpus = bool(self.unknown_subjects(q))
         out: list[Scored] = []
         for h in hits:
-            # Only an English question needs a Chinese passage's English words; a Chinese question reads it as it is.
-            glosser = self.retriever.glosser if q.language == "en" and h.doc.language == "zh" else None
-            sents, sent_toks, sources = _analysed(h.text, glosser)
-            coverage = _window_coverage(sent_toks, concepts, sources, self._source_idf) / total
+            sents, sent_toks, _sources = ev.analysed(q, h.text, h.doc.language)
+            coverage = h.coverage if h.coverage is not None else ev.coverage(q, concepts, h.text, h.doc.language)
             evidence = EVIDENCE_SCALE * (W_COVERAGE * coverage + W_DOMAIN * domain)
             if off_corpus:
                 evidence = 0.0
@@ -298,13 +147,16 @@ class Asker:
         return sorted(set(picked))
 
     # --- the answer --------------------------------------------------------------------------------------
-    def compose(self, question: str, scored: list[Scored]) -> Answer:
+    def compose(self, question: str, scored: list[Scored], support: list[Scored] | None = None) -> Answer:
+        """The answer from `scored` (best first), or abstention when no passage of `support` (the leading passages
+        before the evidence re-rank, see bot/retrieve.py LEADING; by default the first three) clears the bar."""
         threshold = self.settings.abstain_threshold
-        best = max((s.evidence for s in scored[:3]), default=0.0)
-        if best < threshold:
+        support = support or scored[:3]
+        if max((s.evidence for s in support), default=0.0) < threshold:
             near = [s for s in scored[:3] if s.coverage > 0]
             closest = [_citation(i + 1, s, not_answer=True) for i, s in enumerate(near)]
             return Answer(question=question, answer=ABSTAIN_TEXT, abstained=True, citations=closest)
+        best = max(s.evidence for s in [*scored[:3], *support])
         keep = [s for s in scored if s.evidence >= max(threshold, SEE_ALSO_RATIO * best) and s.picked]
         main, rest = keep[:MAIN_LINES], keep[MAIN_LINES:]
         lines: list[str] = []

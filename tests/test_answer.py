@@ -6,8 +6,9 @@ import re
 
 import pytest
 
-from bot.answer import ABSTAIN_TEXT, NOT_AN_ANSWER, Asker, clean, clean_question, sentences
+from bot.answer import ABSTAIN_TEXT, NOT_AN_ANSWER, Asker, clean, clean_question
 from bot.cite import CitationError, check, markers, problems
+from bot.evidence import sentences
 from bot.types import Answer, Citation, Filters
 from tests.conftest import make_settings
 
@@ -203,7 +204,7 @@ def test_a_match_through_the_gloss_weighs_what_the_chinese_word_behind_it_does(a
     # 予以 "give") and single characters (按 "press; leave aside") match many English questions by accident; a rare
     # word (带薪 "paid", 年休假 "annual leave") is real evidence. Uncapped, the supervision article below passed the
     # evidence bar for a paid-leave question as well as the paid-leave rule itself did.
-    from bot.answer import _analysed, _window_coverage
+    from bot.evidence import _analysed, _window_coverage
     from bot.retrieve import Hit
 
     q = asker.retriever.analyse("How many days of paid annual leave must an employer give its staff?")
@@ -221,6 +222,6 @@ def test_a_match_through_the_gloss_weighs_what_the_chinese_word_behind_it_does(a
     s_sup, s_leave = asker.score(q, [supervision, leave])
     threshold = asker.settings.abstain_threshold
     assert s_sup.evidence < threshold <= s_leave.evidence
-    concepts = asker.concepts(q)
+    concepts = asker.retriever.evidence.concepts(q)
     uncapped = _window_coverage(_analysed(supervision.text, asker.retriever.glosser)[1], concepts)
     assert uncapped / sum(c.weight for c in concepts) > s_sup.coverage
