@@ -148,15 +148,17 @@ def _analysed(text: str, glosser: Glosser | None = None) -> tuple[
     sources: list[dict[str, frozenset[str]]] = []
     for x in sents:
         t = frozenset(tokenize(x))
-        src: dict[str, set[str]] = {}
+        src: dict[str, frozenset[str]] = {}
         if glosser is not None and is_cjk(x):
             for word, senses in glosser.lexical_gloss_words(x):
+                mine = frozenset((word,))
                 for tok in _sense_tokens(tuple(senses)):
                     if tok not in t:
-                        src.setdefault(tok, set()).add(word)
+                        before = src.get(tok)
+                        src[tok] = mine if before is None else before | mine
             t |= frozenset(tokenize(glosser.lexical_gloss(x), bigrams=False))
         toks.append(t)
-        sources.append({tok: frozenset(w) for tok, w in src.items()})
+        sources.append(src)
     return sents, tuple(toks), tuple(sources)
 
 

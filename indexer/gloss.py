@@ -237,6 +237,7 @@ class Glosser:
         self._dict = dictionary
         self._cache_dir = cache_dir  # where the parsed dictionary is kept between processes
         self._wide_cache: dict[str, list[str]] = {}
+        self._pieces_cache: dict[str, list[tuple[str, bool]]] = {}
         self._all_senses = dictionary is None  # a given dictionary (tests, the benchmark's variants) has one sense
         # Off only to measure what the statute senses, amounts and dates add (bench/gloss_bench.py).
         self._statute = statute_senses
@@ -316,7 +317,17 @@ class Glosser:
         return re.sub(r"[ \t]+", " ", "".join(out)).strip()
 
     def _pieces(self, run: str) -> list[tuple[str, bool]]:
-        """A run of Chinese as (piece, is a glossary term): the longest terms first, jieba's words between them."""
+        """A run of Chinese as (piece, is a glossary term): the longest terms first, jieba's words between them.
+        Kept once cut: jieba is most of a gloss's cost, and a passage is glossed twice over (narrow for the model and
+        wide for the words at indexing; the wide text and its (word, senses) pairs for an answer's evidence)."""
+        hit = self._pieces_cache.get(run)
+        if hit is None:
+            if len(self._pieces_cache) > 50_000:
+                self._pieces_cache.clear()
+            hit = self._pieces_cache[run] = self._cut_pieces(run)
+        return hit
+
+    def _cut_pieces(self, run: str) -> list[tuple[str, bool]]:
         pieces: list[tuple[str, bool]] = []
         rest_start = 0
         i = 0
