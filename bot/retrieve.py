@@ -10,7 +10,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -164,7 +164,7 @@ class Retrieval:
     hits: list[Hit]
     timings_ms: dict[str, float] = field(default_factory=dict)
     concepts: list[Concept] | None = None  # what the hits' coverage was measured against
-    # The ABSTAIN_SUPPORT passages that fusion ranked first, before the evidence re-rank: what the answer asks to
+    # The LEADING passages that fusion ranked first, before the evidence re-rank: what the answer asks to
     # hold the question's words before it answers at all (bot/answer.py).
     leading: list[Hit] = field(default_factory=list)
 
@@ -185,6 +185,7 @@ class Catalog:
         self.names = NameIndex(self.docs.values(), glossary)
         self._successors = self._link_successors()
         self.translations = self._link_translations()
+        self._caveats: dict[str, str | None] = {}
 
     def _resolve(self, ref: str) -> str | None:
         """'zh/CSL_2026-consolidated_zh' (a source path without suffix, or a doc_id) -> doc_id."""
@@ -234,6 +235,13 @@ class Catalog:
         return self._successors.get(doc_id, [])
 
     def caveat(self, doc: DocInfo) -> str | None:
+        """What a reader must know before relying on the document's text (draft, superseded, ...), or None. Kept per
+        document: every candidate passage of every question asks (it had cost 1.3 ms a question)."""
+        if doc.doc_id not in self._caveats:
+            self._caveats[doc.doc_id] = self._caveat(doc)
+        return self._caveats[doc.doc_id]
+
+    def _caveat(self, doc: DocInfo) -> str | None:
         succ = [self.docs[s] for s in self.successors(doc.doc_id)]
         names = "; ".join(f"{s.title} ({s.doc_id})" for s in succ[:2])
         if doc.status == "draft":
@@ -445,7 +453,7 @@ class Retriever:
             fused[pid] = fused.get(pid, 0.0) + REFERENCE_BONUS - 0.2 * i
             via[pid] = "reference"
         cosine = dict(rankings.get("dense", []))
-        hits: list[Hit] = []
+        scored: list[tuple[float, str, dict[str, Any], DocInfo]] = []
         named = set(q.refs.named_docs)
         later = {s for d in named for s in cat.successors(d)} - named
         later = (later | {cat.translations[s] for s in later if s in cat.translations}) - named
@@ -471,16 +479,21 @@ class Retriever:
                 score *= PREAMBLE_PRIOR
             elif _GENERAL.search(" ".join(row["chapter_path"] or [])):
                 score *= GENERAL_PRIOR
-            hits.append(Hit(
+            scored.append((score, pid, row, doc))
+        scored.sort(key=lambda x: (-x[0], x[1]))
+
+        def hit(score: float, pid: str, row: dict[str, Any], doc: DocInfo) -> Hit:
+            return Hit(
                 passage_id=pid, doc=doc, text=row["text"], section=row["section"],
                 section_number=row["section_number"], section_kind=row["section_kind"],
                 chapter_path=list(row["chapter_path"] or []), version=row["version"], score=score,
                 dense=cosine.get(pid), dense_rank=ranks.get(pid, {}).get("dense"),
                 lexical_rank=ranks.get(pid, {}).get("lexical"), via=via.get(pid, "search"),
                 caveat=cat.caveat(doc), superseded_by=cat.successors(doc.doc_id) if doc.status != "in_force" else [],
-            ))
-        hits.sort(key=lambda h: (-h.score, h.passage_id))
-        hits = collapse_duplicates(hits, max(k, RERANK_POOL), cat.translations)
+            )
+
+        # Hits are made as the collapse reaches them: of the hundreds of candidates, a few dozen are looked at.
+        hits = collapse_duplicates((hit(*x) for x in scored), max(k, RERANK_POOL), cat.translations)
         timings["fuse"] = _ms(t)
         t = time.perf_counter()
         leading = hits[:LEADING]
@@ -663,7 +676,7 @@ def _near_same(a: str, b: str) -> bool:
     return bool(inter) and (inter / (len(sa) + len(sb) - inter) >= DUP_JACCARD or inter / min(len(sa), len(sb)) >= 0.95)
 
 
-def collapse_duplicates(hits: list[Hit], k: int | None = None, translations: dict[str, str] | None = None) -> list[Hit]:
+def collapse_duplicates(hits: Iterable[Hit], k: int | None = None, translations: dict[str, str] | None = None) -> list[Hit]:
     """The best of each group, up to k: parts of one article, texts that are (nearly) the same, and one article in
     the two language versions of an instrument (unless the question referred to it outright)."""
     translations = translations or {}
