@@ -150,13 +150,19 @@ def _analysed(text: str, glosser: Glosser | None = None) -> tuple[
         t = frozenset(tokenize(x))
         src: dict[str, frozenset[str]] = {}
         if glosser is not None and is_cjk(x):
-            for word, senses in glosser.lexical_gloss_words(x):
+            # The gloss's words are its senses' words and those of the text between the Chinese runs (tokens are
+            # words, so this is tokenize(glosser.lexical_gloss(x)), without writing the gloss out and reading it).
+            pairs, rest = glosser.lexical_gloss_parts(x)
+            gloss = set(tokenize(rest, bigrams=False))
+            for word, senses in pairs:
                 mine = frozenset((word,))
-                for tok in _sense_tokens(tuple(senses)):
+                sense_toks = _sense_tokens(tuple(senses))
+                gloss |= sense_toks
+                for tok in sense_toks:
                     if tok not in t:
                         before = src.get(tok)
                         src[tok] = mine if before is None else before | mine
-            t |= frozenset(tokenize(glosser.lexical_gloss(x), bigrams=False))
+            t |= gloss
         toks.append(t)
         sources.append(src)
     return sents, tuple(toks), tuple(sources)

@@ -289,11 +289,19 @@ class Glosser:
 
     def lexical_gloss_words(self, text: str) -> list[tuple[str, list[str]]]:
         """The Chinese words (and glossary terms) of `text`, each with the English senses `lexical_gloss` gives it:
-        so a match through the gloss can be weighed by how common the Chinese word behind it is (bot/answer.py)."""
+        so a match through the gloss can be weighed by how common the Chinese word behind it is (bot/evidence.py)."""
+        return self.lexical_gloss_parts(text)[0]
+
+    def lexical_gloss_parts(self, text: str) -> tuple[list[tuple[str, list[str]]], str]:
+        """`lexical_gloss` in parts: its (Chinese word, senses) pairs, and the text between the Chinese runs (article
+        numbers and dates as `lexical_gloss` writes them). The words of the two are the gloss's words, without
+        rendering the gloss and reading it again."""
         if not is_cjk(text):
-            return []
-        return [(piece, self._piece_senses(piece, term, wide=True))
-                for m in CJK_RUN.finditer(self._prepared(text)) for piece, term in self._pieces(m.group())]
+            return [], text
+        prepared = self._prepared(text)
+        pairs = [(piece, self._piece_senses(piece, term, wide=True))
+                 for m in CJK_RUN.finditer(prepared) for piece, term in self._pieces(m.group())]
+        return pairs, CJK_RUN.sub(" ", prepared)
 
     def _prepared(self, text: str) -> str:
         text = _ARTICLE.sub(lambda m: f" Article {zh_to_int(m.group(1))} ", text)
