@@ -225,3 +225,26 @@ def test_a_match_through_the_gloss_weighs_what_the_chinese_word_behind_it_does(a
     concepts = asker.retriever.evidence.concepts(q)
     uncapped = _window_coverage(_analysed(supervision.text, asker.retriever.glosser)[1], concepts)
     assert uncapped / sum(c.weight for c in concepts) > s_sup.coverage
+
+
+def test_abstention_asks_the_passages_fusion_ranked_first(asker: Asker) -> None:
+    # The evidence re-rank picks the best-covered of ten passages, and the best of ten clears the bar more often than
+    # the best of three: an unanswerable export-control question found a commentary passage on data classification
+    # at 0.52. So the answer abstains unless one of the leading passages before the re-rank holds the question.
+    from bot.answer import Scored
+    from bot.retrieve import Hit
+
+    doc = next(iter(asker.retriever.catalog().docs.values()))
+
+    def scored(pid: str, evidence: float) -> Scored:
+        h = Hit(passage_id=pid, doc=doc, text="The processor shall notify the individual.", section="Article 1",
+                section_number=1, section_kind="article", chapter_path=[], version=1, score=1.0)
+        return Scored(h, coverage=evidence, evidence=evidence, sentences=[h.text], picked=[0])
+
+    bar = asker.settings.abstain_threshold
+    reranked = [scored("late", bar + 0.2), scored("a", bar - 0.1), scored("b", bar - 0.2)]
+    leading = [scored("a", bar - 0.1), scored("b", bar - 0.2), scored("c", bar - 0.15)]
+    assert asker.compose("q", reranked, leading).abstained
+    assert not asker.compose("q", reranked).abstained  # without support: the first three, as before
+    answered = asker.compose("q", reranked, [scored("a", bar + 0.01), *leading[1:]])
+    assert not answered.abstained and answered.citations[0].passage_id == "late"

@@ -129,6 +129,22 @@ def test_the_wide_gloss_says_which_chinese_word_each_sense_came_from() -> None:
     assert g.lexical_gloss_words("Article 38 of the PIPL") == []
 
 
+def test_the_gloss_in_parts_holds_the_same_words_as_the_gloss() -> None:
+    # The evidence reads a Chinese sentence's gloss words from its (word, senses) pairs and the text between its
+    # Chinese runs (bot/evidence.py) instead of rendering the gloss: article numbers, dates and amounts must survive.
+    from indexer.tokenize import tokenize
+
+    g = Glosser(GLOSSARY)
+    for text in ("第十三条 对评估结果有异议的，可以申请数据出境安全评估",
+                 "自2024年3月22日起，累计向境外提供10万人以上个人信息的，GB/T 35273适用。",
+                 "Article 38 of the PIPL"):
+        pairs, rest = g.lexical_gloss_parts(text)
+        parts = set(tokenize(rest, bigrams=False)).union(*(tokenize(" ".join(s), bigrams=False) for _, s in pairs))
+        assert parts == set(tokenize(g.lexical_gloss(text), bigrams=False))
+    pairs, rest = g.lexical_gloss_parts("第十三条 对评估结果有异议的")
+    assert "Article 13" in rest and "异议" in dict(pairs)
+
+
 def test_the_fingerprint_follows_the_glossary() -> None:
     other = Glossary([TermGroup(en=("export security assessment",), zh=("数据出境安全评估",))])
     assert Glosser(GLOSSARY).fingerprint == Glosser(GLOSSARY).fingerprint != Glosser(other).fingerprint

@@ -274,3 +274,31 @@ def test_retriever_builds_the_glossed_index_when_it_is_missing(synthetic) -> Non
     r = Retriever(settings)
     assert settings.glossed_lexical_path.exists() and r.glossed.doc_versions()  # every document, none glossed here
     assert r.glossed.count() == 0  # the synthetic corpus is English: nothing to gloss
+
+
+def test_the_best_passages_are_re_ranked_by_what_they_say_together(retriever: Retriever,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # Rank fusion knows where each list put a passage, not whether it says the question's words together. The DSL's
+    # export-control article shares "export" with this question and fusion puts it first; the article on the result
+    # of a data-export security assessment says "result", "security assessment" and "export" in one sentence.
+    import bot.retrieve as retrieve
+
+    q = "Can a data handler dispute the result of the export security assessment?"
+    monkeypatch.setattr(retrieve, "EVIDENCE_RERANK", 0.0)
+    fused = retriever.search(q, k=10)
+    monkeypatch.undo()
+    ranked = retriever.search(q, k=10)
+    assert {h.passage_id for h in ranked.hits} == {h.passage_id for h in fused.hits}  # the same pool, re-ordered
+    first = [(h.doc.doc_id, h.section_number) for h in fused.hits[:2]]
+    assert first[0] == ("dsl_2021_en", 25)
+    top = ranked.hits[0]
+    assert (top.doc.doc_id, top.section_number) == ("cross-border-data-flow-provisions_2024_zh", 9)
+    dsl = next(h for h in ranked.hits if h.doc.doc_id == "dsl_2021_en")
+    assert top.coverage is not None and dsl.coverage is not None and top.coverage > 2 * dsl.coverage
+    # Each hit's score is its fused score times 1 + EVIDENCE_RERANK x coverage, and the hits are in that order.
+    base = {h.passage_id: h.score for h in fused.hits}
+    for h in ranked.hits:
+        assert h.score == pytest.approx(base[h.passage_id] * (1 + retrieve.EVIDENCE_RERANK * min(max(h.coverage or 0, 0), 1)))
+    assert [h.score for h in ranked.hits] == sorted((h.score for h in ranked.hits), reverse=True)
+    # The answer's abstention still asks the passages fusion ranked first (bot/answer.py).
+    assert [h.passage_id for h in ranked.leading] == [h.passage_id for h in fused.hits[:retrieve.LEADING]]
