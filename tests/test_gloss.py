@@ -115,7 +115,7 @@ def test_every_sense_is_kept_for_word_matching() -> None:
 
 
 def test_the_wide_gloss_says_which_chinese_word_each_sense_came_from() -> None:
-    # The answer's evidence weighs a match through the gloss by the Chinese word behind it (bot/answer.py), so the
+    # The answer's evidence weighs a match through the gloss by the Chinese word behind it (bot/evidence.py), so the
     # pairs must be exactly what lexical_gloss prints, word by word, glossary terms whole.
     g = Glosser(GLOSSARY)
     text = "第十三条 对评估结果有异议的，可以申请数据出境安全评估"
