@@ -15,9 +15,10 @@ import hashlib
 import os
 import pickle
 import re
+from collections.abc import Callable
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from .glossary import Glossary, is_cjk, load_glossary
 from .numerals import ZH_NUMERAL_CHARS, zh_to_int
@@ -26,6 +27,7 @@ from .tokenize import CJK_RUN, jieba_tokenizer
 if TYPE_CHECKING:
     from .settings import Settings
 
+_V = TypeVar("_V")
 _ARTICLE = re.compile(rf"第([{ZH_NUMERAL_CHARS}\d]+)条")
 _LINE = re.compile(r"^\S+ (\S+) \[([^\]]*)\] /(.*)/\s*$")
 _SKIP_SENSE = re.compile(r"^(CL:|variant of|old variant|see |see also|surname |abbr\. |used in |\(classifier)")
@@ -287,15 +289,11 @@ class Glosser:
         """
         return self._render(text, wide=True)
 
-    def lexical_gloss_words(self, text: str) -> list[tuple[str, list[str]]]:
-        """The Chinese words (and glossary terms) of `text`, each with the English senses `lexical_gloss` gives it:
-        so a match through the gloss can be weighed by how common the Chinese word behind it is (bot/evidence.py)."""
-        return self.lexical_gloss_parts(text)[0]
-
     def lexical_gloss_parts(self, text: str) -> tuple[list[tuple[str, list[str]]], str]:
-        """`lexical_gloss` in parts: its (Chinese word, senses) pairs, and the text between the Chinese runs (article
-        numbers and dates as `lexical_gloss` writes them). The words of the two are the gloss's words, without
-        rendering the gloss and reading it again."""
+        """`lexical_gloss` in parts: its Chinese words (and glossary terms), each with the English senses it gives them,
+        and the text between the Chinese runs (article numbers and dates as `lexical_gloss` writes them). The words of
+        the two are the gloss's words, without rendering the gloss and reading it again; and a match through the gloss
+        can be weighed by how common the Chinese word behind it is (bot/evidence.py)."""
         if not is_cjk(text):
             return [], text
         prepared = self._prepared(text)
@@ -328,12 +326,7 @@ class Glosser:
         """A run of Chinese as (piece, is a glossary term): the longest terms first, jieba's words between them.
         Kept once cut: jieba is most of a gloss's cost, and a passage is glossed twice over (narrow for the model and
         wide for the words at indexing; the wide text and its (word, senses) pairs for an answer's evidence)."""
-        hit = self._pieces_cache.get(run)
-        if hit is None:
-            if len(self._pieces_cache) > 50_000:
-                self._pieces_cache.clear()
-            hit = self._pieces_cache[run] = self._cut_pieces(run)
-        return hit
+        return _kept(self._pieces_cache, run, 50_000, self._cut_pieces)
 
     def _cut_pieces(self, run: str) -> list[tuple[str, bool]]:
         pieces: list[tuple[str, bool]] = []
@@ -361,12 +354,7 @@ class Glosser:
 
     def _wide_senses(self, word: str) -> list[str]:
         # Asked for the same few thousand statute words over and over (index runs, answers): kept once computed.
-        hit = self._wide_cache.get(word)
-        if hit is None:
-            if len(self._wide_cache) > 200_000:
-                self._wide_cache.clear()
-            hit = self._wide_cache[word] = self._compute_wide_senses(word)
-        return hit
+        return _kept(self._wide_cache, word, 200_000, self._compute_wide_senses)
 
     def _compute_wide_senses(self, word: str) -> list[str]:
         statute = self._senses_table.get(word)
@@ -394,6 +382,17 @@ class Glosser:
                     break
             i += n  # the piece's length, or 1 past a character nothing knows
         return out
+
+
+def _kept(cache: dict[str, _V], key: str, limit: int, make: Callable[[str], _V]) -> _V:
+    """`make(key)`, kept in `cache`; the cache is emptied when it passes `limit` entries (a bound, not an LRU: the
+    glosser meets the same statute words over and over, and a rare flush costs one recomputation each)."""
+    hit = cache.get(key)
+    if hit is None:
+        if len(cache) > limit:
+            cache.clear()
+        hit = cache[key] = make(key)
+    return hit
 
 
 def make_glosser(settings: Settings, glossary: Glossary | None = None) -> Glosser | None:

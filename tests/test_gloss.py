@@ -119,14 +119,14 @@ def test_the_wide_gloss_says_which_chinese_word_each_sense_came_from() -> None:
     # pairs must be exactly what lexical_gloss prints, word by word, glossary terms whole.
     g = Glosser(GLOSSARY)
     text = "第十三条 对评估结果有异议的，可以申请数据出境安全评估"
-    pairs = g.lexical_gloss_words(text)
+    pairs = g.lexical_gloss_parts(text)[0]
     words = [w for w, _ in pairs]
     assert "数据出境安全评估" in words and "安全评估" not in words and "异议" in words
     assert dict(pairs)["数据出境安全评估"] == ["outbound data transfer security assessment"]
     wide = g.lexical_gloss(text)
     assert (re.findall(r"[a-z]+", " ".join(s for _, senses in pairs for s in senses))
             == re.findall(r"[a-z]+", wide.replace("Article 13", "")))
-    assert g.lexical_gloss_words("Article 38 of the PIPL") == []
+    assert g.lexical_gloss_parts("Article 38 of the PIPL") == ([], "Article 38 of the PIPL")
 
 
 def test_the_gloss_in_parts_holds_the_same_words_as_the_gloss() -> None:
