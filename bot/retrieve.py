@@ -661,7 +661,9 @@ def fuse(rankings: dict[str, list[tuple[str, float]]], weights: dict[str, dict[s
 _NORM = re.compile(r"[\s\W_]+", re.UNICODE)
 
 
-@lru_cache(maxsize=4096)
+# Few entries: a passage's shingles take about 25 KB (4,096 of them had held some 100 MB in a long-running bot), and
+# the pairs they decide are kept by _near_same, so a text's shingles are only needed again for a pair not seen before.
+@lru_cache(maxsize=256)
 def _shingles(text: str, n: int = 4) -> frozenset[str]:
     t = _NORM.sub("", text.lower())
     return frozenset(t[i : i + n] for i in range(max(1, len(t) - n + 1)))
