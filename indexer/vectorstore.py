@@ -65,17 +65,34 @@ class VectorStore:
                 hint="run `regwatch index --rebuild` to re-embed everything, or set REGWATCH_EMBEDDING_MODEL back",
             )
         self._lc: Any = None
+        self._apply_ef_search()
 
     @property
     def _metadata(self) -> dict[str, Any]:
-        return {"hnsw:space": "cosine", MODEL_KEY: self.model_id}
+        return {MODEL_KEY: self.model_id}
+
+    @property
+    def _configuration(self) -> dict[str, Any]:
+        # Space and search breadth go in the configuration, never as legacy "hnsw:*" metadata beside it: Chroma 1.5
+        # ignores that metadata once a configuration is given, and the collection silently became l2 (checked).
+        return {"hnsw": {"space": "cosine", "ef_search": self.settings.hnsw_ef_search}}
 
     def _open(self) -> Any:
         return self.client.get_or_create_collection(
             name=self.settings.chroma_collection,
             metadata=self._metadata,
+            configuration=self._configuration,  # type: ignore[arg-type]
             embedding_function=None,  # never Chroma's default: it would try to download a model
         )
+
+    def _apply_ef_search(self) -> None:
+        """Bring a collection made with another search breadth (Chroma's 100, before this setting) to the configured
+        one. Chroma keeps an index it has loaded, so an embedded store searches with the new value from the next
+        process on and a `chroma run` server after a restart (both measured: queries kept 100 until then);
+        `regwatch index` opening the store is enough for the CLI."""
+        hnsw = (getattr(self.collection, "configuration_json", None) or {}).get("hnsw") or {}
+        if hnsw.get("ef_search") not in (None, self.settings.hnsw_ef_search):
+            self.collection.modify(configuration={"hnsw": {"ef_search": self.settings.hnsw_ef_search}})
 
     def langchain(self, embeddings: Any) -> Any:
         """LangChain's Chroma over the same collection, for writes that embed through LangChain."""
@@ -87,6 +104,7 @@ class VectorStore:
                 collection_name=self.settings.chroma_collection,
                 embedding_function=embeddings,
                 collection_metadata=self._metadata,
+                collection_configuration=self._configuration,  # type: ignore[arg-type]
             )
         return self._lc
 

@@ -289,3 +289,28 @@ def test_stored_vectors_come_back_and_feedback_turns_the_question(settings) -> N
     assert {pid for pid, _ in feedback_rerank(q, only, only_vectors, weight=0.3)} == {"d2::x", "d2::y"}
     nothing, no_vectors = store.query_with_vectors(q, 5, doc_ids=[])
     assert nothing == [] and len(no_vectors) == 0
+
+
+def test_collections_are_cosine_with_the_configured_search_breadth_and_old_ones_are_brought_to_it(settings) -> None:  # type: ignore[no-untyped-def]
+    # On embedded Chroma and a `chroma run` server. Chroma's default breadth (100) gave a slightly different top 50 in
+    # each process; an index made before the setting existed must be moved to it without a rebuild.
+    from indexer.vectorstore import MODEL_KEY, VectorStore
+
+    store = VectorStore(settings, model_id="test-2d")
+    hnsw = store.collection.configuration_json["hnsw"]
+    assert (hnsw["space"], hnsw["ef_search"]) == ("cosine", settings.hnsw_ef_search) and settings.hnsw_ef_search == 400
+    store.add_vectors(["d::a", "d::b"], [_unit(0), _unit(90)], ["a", "b"], [{"doc_id": "d"}, {"doc_id": "d"}])
+    # Cosine, not l2: an orthogonal unit vector scores 0 (l2 would give 1 - 2 = -1).
+    assert [s for _, s in store.query(_unit(0), 2)] == pytest.approx([1.0, 0.0], abs=1e-5)
+
+    old_name = settings.chroma_collection + "-old"
+    store.client.get_or_create_collection(name=old_name, metadata={"hnsw:space": "cosine", MODEL_KEY: "test-2d"},
+                                          embedding_function=None)
+    assert store.client.get_collection(old_name).configuration_json["hnsw"]["ef_search"] == 100  # how it used to be
+    for breadth in (400, 150):  # the default, then a user's own value
+        VectorStore(settings.model_copy(update={"chroma_collection": old_name, "hnsw_ef_search": breadth}),
+                    model_id="test-2d", client=store.client)
+        reopened = store.client.get_collection(old_name)
+        assert reopened.configuration_json["hnsw"]["ef_search"] == breadth
+        assert reopened.configuration_json["hnsw"]["space"] == "cosine"
+        assert (reopened.metadata or {})[MODEL_KEY] == "test-2d"
