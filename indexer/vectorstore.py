@@ -90,7 +90,7 @@ class VectorStore:
         one. Chroma keeps an index it has loaded, so an embedded store searches with the new value from the next
         process on and a `chroma run` server after a restart (both measured: queries kept 100 until then);
         `regwatch index` opening the store is enough for the CLI."""
-        hnsw = (getattr(self.collection, "configuration_json", None) or {}).get("hnsw") or {}
+        hnsw = (self.collection.configuration_json or {}).get("hnsw") or {}  # none for a SPANN collection
         if hnsw.get("ef_search") not in (None, self.settings.hnsw_ef_search):
             self.collection.modify(configuration={"hnsw": {"ef_search": self.settings.hnsw_ef_search}})
 
