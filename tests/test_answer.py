@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from bot.answer import ABSTAIN_TEXT, NOT_AN_ANSWER, Asker, clean, clean_question
+from bot.answer import ABSTAIN_TEXT, NOT_AN_ANSWER, Asker, clean_question
 from bot.cite import CitationError, check, markers, problems
-from bot.evidence import sentences
+from bot.evidence import clean, sentences
 from bot.types import Answer, Citation, Filters
 from tests.conftest import make_settings
 
