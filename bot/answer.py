@@ -13,16 +13,18 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from indexer.glossary import is_cjk
+from indexer.numerals import int_to_zh
 
 from .cite import check
 from .evidence import Concept, clean
-from .retrieve import Hit, Query, Retriever
-from .types import Answer, Citation, Filters
+from .retrieve import Hit, MissingArticle, Query, Retriever
+from .types import ABSTAIN_TEXT, Answer, Citation, Filters
 
 if TYPE_CHECKING:
     from indexer.settings import Settings
 
-ABSTAIN_TEXT = "No indexed passage answers this question."
+__all__ = ["ABSTAIN_TEXT", "NOT_AN_ANSWER", "Asker", "clean_question", "missing_text"]
+
 NOT_AN_ANSWER = "Not an answer: the closest indexed passage found"
 MAX_QUESTION_CHARS = 2000
 MAX_QUOTE_CHARS = 700
@@ -77,11 +79,18 @@ class Asker:
             return Answer(question=question, answer=ABSTAIN_TEXT, abstained=True, citations=[],
                           timings_ms={"total": _ms(t0)})
         ret = self.retriever.search(q, k=k, filters=filters)
+        if ret.missing and not any(h.via == "reference" for h in ret.hits):
+            # Every article the question names is absent. Passages that merely mention the law would pass the
+            # evidence bar on its name and answer a question nobody asked; the asker needs to hear the number is wrong.
+            return check(Answer(question=question, answer=f"{missing_text(ret.missing)} {ABSTAIN_TEXT}",
+                                abstained=True, citations=[], timings_ms={**ret.timings_ms, "total": _ms(t0)}))
         t = time.perf_counter()
         scored = self.score(ret.query, ret.hits, ret.concepts)
         mine = {s.hit.passage_id: s for s in scored}
         support = [mine.get(h.passage_id) or self.score(ret.query, [h], ret.concepts)[0] for h in ret.leading]
         answer = self.compose(question, scored, support)
+        if ret.missing:  # some of what it names exists and is quoted; the rest is said to be absent
+            answer.answer = f"{missing_text(ret.missing)}\n{answer.answer}"
         timings = dict(ret.timings_ms)
         timings["compose"] = _ms(t)
         timings["total"] = _ms(t0)
@@ -176,6 +185,36 @@ class Asker:
         if also:
             text += "\nSee also: " + "; ".join(also) + "."
         return Answer(question=question, answer=text, abstained=False, citations=citations)
+
+
+def missing_text(missing: Sequence[MissingArticle]) -> str:
+    """'The indexed PIPL has no Article 999 (its articles run from 1 to 74).', in the language the law was named in."""
+    out = []
+    for m in missing:
+        runs = _runs(m.numbers)
+        if is_cjk(m.name):
+            arts = "、".join(f"第{int_to_zh(a)}条" + (f"至第{int_to_zh(b)}条" if b != a else "") for a, b in runs)
+            span = (f"（已索引的条文为第{int_to_zh(m.first)}条至第{int_to_zh(m.last)}条）"
+                    if m.first is not None and m.last is not None else "（已索引的文本没有编号的条文）")
+            out.append(f"已索引的《{m.name.strip('《》')}》没有{arts}{span}。")
+        else:
+            many = len(runs) > 1 or runs[0][0] != runs[0][1]
+            arts = ", ".join(f"{a}" if a == b else f"{a} to {b}" for a, b in runs)
+            span = (f" (its articles run from {m.first} to {m.last})"
+                    if m.first is not None and m.last is not None else " (it has no numbered articles)")
+            out.append(f"The indexed {m.name} has no {'Articles' if many else 'Article'} {arts}{span}.")
+    return " ".join(out)
+
+
+def _runs(numbers: Sequence[int]) -> list[tuple[int, int]]:
+    """[75, 76, 77, 999] -> [(75, 77), (999, 999)]."""
+    out: list[tuple[int, int]] = []
+    for n in sorted(set(numbers)):
+        if out and n == out[-1][1] + 1:
+            out[-1] = (out[-1][0], n)
+        else:
+            out.append((n, n))
+    return out
 
 
 _HEADING_MARK = re.compile(r"^\s*#{1,6}\s")

@@ -159,6 +159,16 @@ class Query:
 
 
 @dataclass
+class MissingArticle:
+    """Articles the question names that no indexed text of the named instrument has ('PIPL Article 999')."""
+
+    name: str  # the instrument as the question writes it
+    numbers: list[int]
+    first: int | None  # the instrument's indexed articles run from `first` to `last`; None when it has none
+    last: int | None
+
+
+@dataclass
 class Retrieval:
     query: Query
     hits: list[Hit]
@@ -167,6 +177,7 @@ class Retrieval:
     # The LEADING passages that fusion ranked first, before the evidence re-rank: what the answer asks to
     # hold the question's words before it answers at all (bot/answer.py).
     leading: list[Hit] = field(default_factory=list)
+    missing: list[MissingArticle] = field(default_factory=list)
 
 
 class Catalog:
@@ -433,9 +444,10 @@ class Retriever:
         cat = self.catalog()
         q = self.analyse(question, cat)
         allow = cat.allowed(filters)
+        missing = self.missing_articles(q.refs, cat) if q.refs.articles else []
         timings["analyse"] = _ms(t0)
         if allow is not None and not allow:
-            return Retrieval(q, [], timings)
+            return Retrieval(q, [], timings, missing=missing)
         allow_set = set(allow) if allow is not None else None
         pool = pool or max(50, 4 * k)
 
@@ -504,7 +516,7 @@ class Retriever:
                 h.score *= 1.0 + EVIDENCE_RERANK * min(max(h.coverage, 0.0), 1.0)
         hits.sort(key=lambda h: (-h.score, h.passage_id))
         timings["rerank"] = _ms(t)
-        return Retrieval(q, hits[:k], timings, concepts, leading)
+        return Retrieval(q, hits[:k], timings, concepts, leading, missing)
 
     def rankings(self, q: Query, allow: list[str] | None, pool: int, timings: dict[str, float] | None = None,
                  cat: Catalog | None = None) -> tuple[dict[str, list[tuple[str, float]]], list[float]]:
@@ -589,6 +601,23 @@ class Retriever:
         if q.language == "zh" and self.glosser is not None:
             return self.glosser.gloss(q.text)
         return q.text
+
+    def missing_articles(self, refs: References, cat: Catalog) -> list[MissingArticle]:
+        """The article numbers the question names that none of the named instrument's indexed texts has, in any
+        language or version. Filters are not applied: an article a filter leaves out still exists."""
+        out: list[MissingArticle] = []
+        with self.engine.connect() as c:
+            for a in refs.articles:
+                docs = [d for d in a.doc_ids if d in cat.docs]
+                if not docs:
+                    continue
+                have = set(c.execute(select(passages.c.section_number).distinct().where(and_(
+                    passages.c.doc_id.in_(docs), passages.c.section_kind == "article",
+                    passages.c.section_number.is_not(None)))).scalars())
+                absent = [n for n in a.numbers if n not in have]
+                if absent:
+                    out.append(MissingArticle(a.name, absent, min(have, default=None), max(have, default=None)))
+        return out
 
     def _reference_passages(self, refs: References, cat: Catalog, allow_set: set[str] | None,
                             question: str, allow: list[str] | None, qlang: str) -> list[str]:

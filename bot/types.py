@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+# The sentence every abstention ends with. Defined here so that a renderer can tell it from what comes before it
+# (why there is no answer: "The indexed PIPL has no Article 999 …").
+ABSTAIN_TEXT = "No indexed passage answers this question."
+
 
 @dataclass
 class Filters:

@@ -83,6 +83,29 @@ def test_abstains_without_inventing(asker: Asker, q: str) -> None:
     assert problems(a) == []
 
 
+@pytest.mark.parametrize(("q", "said"), [
+    ("PIPL Article 999", "The indexed PIPL has no Article 999 (its articles run from 1 to 74)."),
+    ("个人信息保护法第九百条", "已索引的《个人信息保护法》没有第九百条（已索引的条文为第一条至第七十四条）。"),
+    ("What do PIPL Articles 75-80 say about consent?", "The indexed PIPL has no Articles 75 to 80 "),
+])
+def test_an_article_that_does_not_exist_is_said_to_be_absent(asker: Asker, q: str, said: str) -> None:
+    # Before, "PIPL Article 999" was answered from passages that merely name the PIPL: its name carried the evidence.
+    a = asker.ask(q)
+    assert a.abstained and a.citations == []
+    assert a.answer.startswith(said) and a.answer.endswith(ABSTAIN_TEXT)
+
+
+def test_a_missing_article_beside_a_real_one_is_named_and_the_real_one_quoted(asker: Asker) -> None:
+    a = asker.ask("PIPL Articles 38 and 120")
+    assert not a.abstained
+    assert a.answer.splitlines()[0] == "The indexed PIPL has no Article 120 (its articles run from 1 to 74)."
+    assert (a.citations[0].doc_id, a.citations[0].section_number) == ("pipl_2021_en", 38)
+    assert problems(a) == []
+    # An article a filter leaves out still exists: it is filtered, not said to be missing.
+    filtered = asker.ask("PIPL Article 38", filters=Filters(language=["zh"]))
+    assert "has no Article" not in filtered.answer
+
+
 def test_superseded_citation_names_successor(asker: Asker) -> None:
     a = asker.ask("网络运营者不履行网络安全等级保护义务的处罚", filters=Filters(status=["superseded"]))
     assert not a.abstained

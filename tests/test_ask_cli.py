@@ -44,6 +44,13 @@ def test_filters_from_the_command_line(shared_index, monkeypatch: pytest.MonkeyP
     assert bad.exit_code == 2 and "YYYY-MM-DD" in bad.output
 
 
+def test_a_missing_article_in_json(shared_index, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("REGWATCH_DATA_DIR", str(shared_index.data_dir))
+    obj = json.loads(CliRunner().invoke(app, ["ask", "PIPL Article 999", "--json"]).stdout)
+    assert obj["abstained"] is True and obj["citations"] == []
+    assert obj["answer"].startswith("The indexed PIPL has no Article 999")
+
+
 def test_human_output_has_sources_and_links(shared_index, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("REGWATCH_DATA_DIR", str(shared_index.data_dir))
     res = CliRunner().invoke(app, ["ask", "《数据安全法》第二十一条"])

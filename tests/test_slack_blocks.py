@@ -9,7 +9,7 @@ from slack_peer import block_problem, sample_answer
 
 from bot.slack import blocks as bk
 from bot.slack import messages as msg
-from bot.types import Answer, Citation
+from bot.types import ABSTAIN_TEXT, Answer, Citation
 
 HOSTILE = "Notify <!channel> and <@U123> via <http://evil.example|click here> & <!here>"
 
@@ -85,6 +85,17 @@ def test_abstention_is_clear_and_cites_nothing() -> None:
     text = _all_text(blocks)
     assert "No indexed passage answers this" in text
     assert "Sources" not in text
+
+
+def test_an_abstention_that_knows_why_says_so_escaped() -> None:
+    answer = sample_answer("q", abstained=True)
+    assert bk.abstention_reason(answer) == ""  # the plain abstention adds nothing to the fixed sentence
+    answer.answer = f"The indexed PIPL has no Article 999 <!channel> (its articles run from 1 to 74). {ABSTAIN_TEXT}"
+    text = _all_text(bk.answer_blocks(answer, answer_id="a1"))
+    assert "No indexed passage answers this" in text and "has no Article 999" in text
+    assert "<!channel>" not in text and "Sources" not in text
+    fallback = bk.fallback_text(answer)
+    assert "has no Article 999" in fallback and "<!channel>" not in fallback
 
 
 def test_caveats_for_drafts_and_superseded_text() -> None:

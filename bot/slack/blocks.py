@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from bot.slack import messages as msg
-from bot.types import Answer, Citation
+from bot.types import ABSTAIN_TEXT, Answer, Citation
 
 SECTION_LIMIT = 3000  # characters in one section's text (Slack rejects more with invalid_blocks)
 CONTEXT_LIMIT = 2000  # keep context elements well under their own 3000 limit
@@ -120,6 +120,9 @@ def answer_blocks(
         blocks.append(context(msg.FOLLOW_UP_CONTEXT.format(question=esc(context_question))))
     if answer.abstained:
         blocks += section(msg.ABSTAINED)
+        why = abstention_reason(answer)
+        if why:
+            blocks += section(esc(why))
         blocks.append(context(msg.ABSTAINED_HINT))
     else:
         blocks += section(esc(answer.answer))
@@ -138,9 +141,15 @@ def answer_blocks(
     return blocks
 
 
+def abstention_reason(answer: Answer) -> str:
+    """What an abstention says before its fixed sentence (a named article that does not exist); often nothing."""
+    return answer.answer.replace(ABSTAIN_TEXT, "").strip() if answer.abstained else ""
+
+
 def fallback_text(answer: Answer) -> str:
     """The notification text that goes with the blocks (also what screen readers and old clients show)."""
-    body = msg.ABSTAINED.replace("*", "") if answer.abstained else answer.answer
+    body = (" ".join(x for x in (msg.ABSTAINED.replace("*", ""), abstention_reason(answer)) if x)
+            if answer.abstained else answer.answer)
     return truncate(msg.FALLBACK_ANSWER.format(text=esc(body)), FALLBACK_LIMIT)
 
 
