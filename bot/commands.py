@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from indexer.models import DOC_TYPES, LANGUAGES, STATUSES
+
 from .types import Filters
 
 
@@ -22,6 +24,16 @@ def _date(value: str | None, name: str) -> str | None:
 def _split(values: list[str] | None) -> list[str]:
     """Repeated options and comma lists alike: --status in_force --status draft == --status in_force,draft."""
     return [v.strip() for x in values or [] for v in x.split(",") if v.strip()]
+
+
+def _choices(values: list[str] | None, allowed: tuple[str, ...], name: str) -> list[str]:
+    """`_split`, and each value one of `allowed`: a mistyped status would otherwise match nothing and read as
+    'no indexed passage answers this question'."""
+    out = _split(values)
+    wrong = [v for v in out if v not in allowed]
+    if wrong:
+        raise typer.BadParameter(f"{', '.join(map(repr, wrong))}: use {', '.join(allowed)}", param_hint=name)
+    return out
 
 
 def ask_cmd(
@@ -50,8 +62,11 @@ def ask_cmd(
     """
     from .cli import emit_json, load_settings
 
+    if not question.strip():
+        raise typer.BadParameter("the question is empty", param_hint="QUESTION")
     filters = Filters(
-        doc_type=_split(doc_type), status=_split(status), issuer=_split(issuer), language=_split(language),
+        doc_type=_choices(doc_type, DOC_TYPES, "--doc-type"), status=_choices(status, STATUSES, "--status"),
+        issuer=_split(issuer), language=_choices(language, LANGUAGES, "--language"),
         jurisdiction=_split(jurisdiction), topics=_split(topic), doc_id=_split(doc_id),
         effective_from=_date(effective_from, "--effective-from"), effective_to=_date(effective_to, "--effective-to"),
         published_from=_date(published_from, "--published-from"), published_to=_date(published_to, "--published-to"),

@@ -44,6 +44,17 @@ def test_filters_from_the_command_line(shared_index, monkeypatch: pytest.MonkeyP
     assert bad.exit_code == 2 and "YYYY-MM-DD" in bad.output
 
 
+def test_mistyped_filters_and_an_empty_question_are_usage_errors(shared_index, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    # Before, `--status inforce` matched nothing and the answer read "No indexed passage answers this question."
+    monkeypatch.setenv("REGWATCH_DATA_DIR", str(shared_index.data_dir))
+    for args, said in ((["--status", "in_force,inforce"], "'inforce': use draft"), (["--language", "fr"], "'fr': use en, zh"),
+                       (["--doc-type", "laws"], "'laws': use law")):
+        res = CliRunner().invoke(app, ["ask", "consent", *args])
+        assert res.exit_code == 2 and said in " ".join(res.output.split()), res.output
+    res = CliRunner().invoke(app, ["ask", "  "])
+    assert res.exit_code == 2 and "the question is empty" in res.output
+
+
 def test_a_missing_article_in_json(shared_index, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("REGWATCH_DATA_DIR", str(shared_index.data_dir))
     obj = json.loads(CliRunner().invoke(app, ["ask", "PIPL Article 999", "--json"]).stdout)
