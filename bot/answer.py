@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from indexer.glossary import is_cjk
 from indexer.numerals import int_to_zh
+from indexer.tokenize import tokenize
 
 from .cite import check
 from .evidence import Concept, clean
@@ -38,6 +39,13 @@ W_DOMAIN = 1 / 3
 EVIDENCE_SCALE = 1.32
 _ACRONYM = re.compile(r"(?<![A-Za-z0-9])([A-Z]{2,6})s?(?![A-Za-z0-9])")
 _LIST_ITEM = re.compile(r"^\s*(?:[(（][0-9一二三四五六七八九十]+[)）]|[0-9]+[.、)]|[一二三四五六七八九十]+、|[-•*])\s*")
+
+
+# What a question adds around an article it names when it asks for nothing more than the article: "What does PIPL
+# Article 38 say / require?", "个人信息保护法第三十八条规定了什么？"
+_REFERENCE_FRAME = frozenset(tokenize(
+    "say says said provide provides require requires mean means text full read show explain state states stipulate "
+    "content contents wording 规定 内容 说 讲 要求 什么 全文 条文 原文 意思 含义 具体", bigrams=False))
 
 
 # Slack's mention syntax (<!channel>, <@U024BE7LH>, <#C123|general>, <!subteam^S1>) addresses people, it asks nothing.
@@ -86,6 +94,8 @@ class Asker:
                                 abstained=True, citations=[], timings_ms={**ret.timings_ms, "total": _ms(t0)}))
         t = time.perf_counter()
         scored = self.score(ret.query, ret.hits, ret.concepts)
+        if ret.query.refs.articles and any(h.via == "reference" for h in ret.hits):
+            scored = self._beside_references(ret.query, scored)
         mine = {s.hit.passage_id: s for s in scored}
         support = [mine.get(h.passage_id) or self.score(ret.query, [h], ret.concepts)[0] for h in ret.leading]
         answer = self.compose(question, scored, support)
@@ -108,9 +118,26 @@ class Asker:
                 out.append(a)
         return out
 
-    def score(self, q: Query, hits: list[Hit], concepts: list[Concept] | None = None) -> list[Scored]:
+    def _beside_references(self, q: Query, scored: list[Scored]) -> list[Scored]:
+        """The passages a question names outright, and beside them only those that answer what else it asks.
+
+        The law's name and the article's number are no evidence that another passage answers: they had put
+        'PIPL Article 1' and an article that cites the PIPL by name beside 'PIPL Article 38'.
+        """
+        named = [s for s in scored if s.hit.via == "reference"]
+        rest = [t for t in tokenize(q.refs.rest(q.text), bigrams=False) if t not in _REFERENCE_FRAME]
+        if not rest:  # nothing asked but the article itself
+            return named
+        others = self.score(self.retriever.analyse(q.refs.rest(q.text)),
+                            [s.hit for s in scored if s.hit.via != "reference"], fresh=True)
+        rank = {s.hit.passage_id: i for i, s in enumerate(scored)}
+        return sorted(named + others, key=lambda s: rank[s.hit.passage_id])
+
+    def score(self, q: Query, hits: list[Hit], concepts: list[Concept] | None = None, *,
+              fresh: bool = False) -> list[Scored]:
         """Each hit's evidence: how much of what the question is about it mentions (glossary terms count extra).
-        The coverage retrieval already measured (Hit.coverage, over `concepts`) is used as it is."""
+        The coverage retrieval already measured (Hit.coverage, over `concepts`) is used as it is, unless `fresh`
+        (`q` is not the question retrieval measured it for)."""
         ev = self.retriever.evidence
         if concepts is None:
             concepts = ev.concepts(q)
@@ -120,7 +147,8 @@ class Asker:
         out: list[Scored] = []
         for h in hits:
             sents, sent_toks, _sources = ev.analysed(q, h.text, h.doc.language)
-            coverage = h.coverage if h.coverage is not None else ev.coverage(q, concepts, h.text, h.doc.language)
+            coverage = (h.coverage if h.coverage is not None and not fresh
+                        else ev.coverage(q, concepts, h.text, h.doc.language))
             evidence = EVIDENCE_SCALE * (W_COVERAGE * coverage + W_DOMAIN * domain)
             if off_corpus:
                 evidence = 0.0

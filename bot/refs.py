@@ -47,6 +47,15 @@ class References:
     named_docs: list[str] = field(default_factory=list)  # documents named without an article
     bare_articles: list[int] = field(default_factory=list)  # 'Article 38' with no law named
     name_spans: list[tuple[int, int]] = field(default_factory=list)  # where the question names a law
+    # Where the question names a passage outright: an article with its law ('PIPL', 'Article 38'), a standard's number.
+    ref_spans: list[tuple[int, int]] = field(default_factory=list)
+
+    def rest(self, text: str) -> str:
+        """`text` without what it names outright: 'What does PIPL Article 38 say about certification?' ->
+        'What does   say about certification?'."""
+        for start, end in sorted(set(self.ref_spans), reverse=True):
+            text = text[:start] + " " + text[end:]
+        return text
 
     @property
     def explicit(self) -> bool:
@@ -222,6 +231,9 @@ class NameIndex:
             used.add(best)
             ns, ne, docs = names[best]
             refs.articles.append(ArticleRef(name=text[ns:ne], numbers=nums, doc_ids=sorted(docs)))
+            refs.ref_spans += [(s, e), (ns, ne)]
+        refs.ref_spans += [(m.start(), m.end()) for m in [*_STD.finditer(text), *_TC260.finditer(text)]
+                           if m.group().strip() in refs.standards]
         for i, (_s, _e, docs) in enumerate(names):
             if i not in used:
                 refs.named_docs.extend(d for d in sorted(docs) if d not in refs.named_docs)

@@ -106,6 +106,22 @@ def test_a_missing_article_beside_a_real_one_is_named_and_the_real_one_quoted(as
     assert "has no Article" not in filtered.answer
 
 
+@pytest.mark.parametrize("q", ["PIPL Article 38", "What does PIPL Article 38 require?", "个人信息保护法第三十八条规定了什么？"])
+def test_a_question_that_asks_only_for_an_article_cites_only_it(asker: Asker, q: str) -> None:
+    # Before, 'PIPL Article 1' and an article citing the PIPL by name were listed beside it: the law's name was
+    # all the evidence they had.
+    a = asker.ask(q)
+    assert not a.abstained
+    assert {(c.doc_id, c.section_number) for c in a.citations} == {("pipl_2021_en", 38), ("pipl_2021_zh", 38)}
+
+
+def test_what_else_a_question_asks_beside_an_article_is_still_answered(asker: Asker) -> None:
+    a = asker.ask("Besides PIPL Article 38, when does a standard contract need to be filed with the provincial CAC?")
+    assert [(c.doc_id, c.section_number) for c in a.citations[:2]] == [("pipl_2021_en", 38), ("pipl_2021_zh", 38)]
+    assert ("pi-export-standard-contract-measures_2023_zh", 7) in {(c.doc_id, c.section_number) for c in a.citations}
+    assert problems(a) == []
+
+
 def test_superseded_citation_names_successor(asker: Asker) -> None:
     a = asker.ask("网络运营者不履行网络安全等级保护义务的处罚", filters=Filters(status=["superseded"]))
     assert not a.abstained
