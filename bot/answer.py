@@ -87,6 +87,11 @@ class Asker:
             return Answer(question=question, answer=ABSTAIN_TEXT, abstained=True, citations=[],
                           timings_ms={"total": _ms(t0)})
         ret = self.retriever.search(q, k=k, filters=filters)
+        refs = ret.query.refs
+        if refs.bare_articles and not refs.explicit and not _asks_more(ret.query):
+            # 'Article 38' alone: which law's? Quoting every Article 38 would answer with whichever ranked first.
+            return check(Answer(question=question, answer=self._which_law(refs.bare_articles, ret.query.language),
+                                abstained=True, citations=[], timings_ms={**ret.timings_ms, "total": _ms(t0)}))
         if ret.missing and not any(h.via == "reference" for h in ret.hits):
             # Every article the question names is absent. Passages that merely mention the law would pass the
             # evidence bar on its name and answer a question nobody asked; the asker needs to hear the number is wrong.
@@ -125,13 +130,29 @@ class Asker:
         'PIPL Article 1' and an article that cites the PIPL by name beside 'PIPL Article 38'.
         """
         named = [s for s in scored if s.hit.via == "reference"]
-        rest = [t for t in tokenize(q.refs.rest(q.text), bigrams=False) if t not in _REFERENCE_FRAME]
-        if not rest:  # nothing asked but the article itself
+        if not _asks_more(q):  # nothing asked but the article itself
             return named
         others = self.score(self.retriever.analyse(q.refs.rest(q.text)),
                             [s.hit for s in scored if s.hit.via != "reference"], fresh=True)
         rank = {s.hit.passage_id: i for i, s in enumerate(scored)}
         return sorted(named + others, key=lambda s: rank[s.hit.passage_id])
+
+    def _which_law(self, numbers: list[int], language: str) -> str:
+        """'Article 38 of which instrument? …' with the indexed instruments that have one, for a question that names
+        an article and no law."""
+        n = numbers[0]
+        docs = self.retriever.having_article(n, language)
+        names = [d.label for d in docs[:8]] + (["…"] if len(docs) > 8 else [])
+        if language == "zh":
+            art = f"第{int_to_zh(n)}条"
+            if not docs:
+                return f"已索引的文本都没有{art}。{ABSTAIN_TEXT}"
+            return (f"哪部法律的{art}？已索引的文本中有{art}的：{'、'.join(names)}。"
+                    f"请带上名称再问，例如“{docs[0].label}{art}”。")
+        if not docs:
+            return f"No indexed text has an Article {n}. {ABSTAIN_TEXT}"
+        return (f"Article {n} of which instrument? Indexed texts with an Article {n}: {', '.join(names)}. "
+                f'Ask again with its name, for example "{docs[0].label} Article {n}".')
 
     def score(self, q: Query, hits: list[Hit], concepts: list[Concept] | None = None, *,
               fresh: bool = False) -> list[Scored]:
@@ -213,6 +234,12 @@ class Asker:
         if also:
             text += "\nSee also: " + "; ".join(also) + "."
         return Answer(question=question, answer=text, abstained=False, citations=citations)
+
+
+def _asks_more(q: Query) -> bool:
+    """Whether the question asks anything beyond the articles and standards it names ('What does PIPL Article 38
+    say?' does not)."""
+    return any(t not in _REFERENCE_FRAME for t in tokenize(q.refs.rest(q.text), bigrams=False))
 
 
 def missing_text(missing: Sequence[MissingArticle]) -> str:

@@ -49,11 +49,12 @@ class References:
     name_spans: list[tuple[int, int]] = field(default_factory=list)  # where the question names a law
     # Where the question names a passage outright: an article with its law ('PIPL', 'Article 38'), a standard's number.
     ref_spans: list[tuple[int, int]] = field(default_factory=list)
+    bare_spans: list[tuple[int, int]] = field(default_factory=list)  # where it names an article of no law
 
     def rest(self, text: str) -> str:
-        """`text` without what it names outright: 'What does PIPL Article 38 say about certification?' ->
-        'What does   say about certification?'."""
-        for start, end in sorted(set(self.ref_spans), reverse=True):
+        """`text` without what it names outright (and articles it names without a law): 'What does PIPL Article 38
+        say about certification?' -> 'What does   say about certification?'."""
+        for start, end in sorted(set(self.ref_spans + self.bare_spans), reverse=True):
             text = text[:start] + " " + text[end:]
         return text
 
@@ -227,6 +228,7 @@ class NameIndex:
             best = self._pair(text, names, s, e)
             if best is None:
                 refs.bare_articles.extend(nums)
+                refs.bare_spans.append((s, e))
                 continue
             used.add(best)
             ns, ne, docs = names[best]

@@ -619,6 +619,17 @@ class Retriever:
                     out.append(MissingArticle(a.name, absent, min(have, default=None), max(have, default=None)))
         return out
 
+    def having_article(self, number: int, language: str) -> list[DocInfo]:
+        """The live instruments that have an article `number`, texts in force first; of an instrument indexed in
+        both languages, the `language` version."""
+        cat = self.catalog()
+        with self.engine.connect() as c:
+            ids = set(c.execute(select(passages.c.doc_id).distinct().where(and_(
+                passages.c.section_number == number, passages.c.section_kind == "article"))).scalars())
+        docs = [cat.docs[d] for d in sorted(ids) if d in cat.docs]
+        docs = [d for d in docs if d.language == language or cat.translations.get(d.doc_id) not in ids]
+        return sorted(docs, key=lambda d: (STATUS_PRIOR.get(d.status, 0.9) < 1.0, d.label))
+
     def _reference_passages(self, refs: References, cat: Catalog, allow_set: set[str] | None,
                             question: str, allow: list[str] | None, qlang: str) -> list[str]:
         """Passage ids that the question names outright: articles of named laws, the passages of a standard."""

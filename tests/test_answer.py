@@ -122,6 +122,18 @@ def test_what_else_a_question_asks_beside_an_article_is_still_answered(asker: As
     assert problems(a) == []
 
 
+def test_an_article_of_no_named_law_is_answered_with_the_laws_that_have_one(asker: Asker) -> None:
+    # Before, 'Article 38' alone abstained with nothing to go on.
+    a = asker.ask("Article 38")
+    assert a.abstained and a.citations == []
+    assert a.answer.startswith("Article 38 of which instrument? Indexed texts with an Article 38: ")
+    assert "PIPL" in a.answer and "DSL" in a.answer
+    zh = asker.ask("第三十八条规定了什么？")
+    assert zh.abstained and zh.answer.startswith("哪部法律的第三十八条？") and "数据安全法" in zh.answer
+    assert asker.ask("Article 999").answer == f"No indexed text has an Article 999. {ABSTAIN_TEXT}"
+    assert not asker.ask("What does Article 38 say about consent?").abstained  # it asks more than the number
+
+
 def test_superseded_citation_names_successor(asker: Asker) -> None:
     a = asker.ask("网络运营者不履行网络安全等级保护义务的处罚", filters=Filters(status=["superseded"]))
     assert not a.abstained
