@@ -71,6 +71,10 @@ def ask_cmd(
         effective_from=_date(effective_from, "--effective-from"), effective_to=_date(effective_to, "--effective-to"),
         published_from=_date(published_from, "--published-from"), published_to=_date(published_to, "--published-to"),
     )
+    for lo, hi, name in ((filters.effective_from, filters.effective_to, "--effective-from"),
+                         (filters.published_from, filters.published_to, "--published-from")):
+        if lo and hi and lo > hi:
+            raise typer.BadParameter(f"{lo} is after the range's end, {hi}: no text could match", param_hint=name)
     settings = load_settings()
     from .answer import Asker
 

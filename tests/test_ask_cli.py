@@ -53,6 +53,8 @@ def test_mistyped_filters_and_an_empty_question_are_usage_errors(shared_index, m
         assert res.exit_code == 2 and said in " ".join(res.output.split()), res.output
     res = CliRunner().invoke(app, ["ask", "  "])
     assert res.exit_code == 2 and "the question is empty" in res.output
+    res = CliRunner().invoke(app, ["ask", "x", "--effective-from", "2025-01-01", "--effective-to", "2024-01-01"])
+    assert res.exit_code == 2 and "is after the range's end" in " ".join(res.output.split()), res.output
 
 
 def test_a_missing_article_in_json(shared_index, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
