@@ -515,6 +515,21 @@ class Retriever:
             if h.via != "reference":  # asked for outright: they keep the order asked
                 h.score *= 1.0 + EVIDENCE_RERANK * min(max(h.coverage, 0.0), 1.0)
         hits.sort(key=lambda h: (-h.score, h.passage_id))
+        # One article in both language versions is one hit, ranked by the version that scored best (for an English
+        # question, often the Chinese text through its gloss). It is shown in the question's language, so an English
+        # question quotes the PIPL's English text; rank, score and coverage stay those the other version earned.
+        for i, h in enumerate(hits[:k]):
+            other = cat.translations.get(h.doc.doc_id)
+            if h.doc.language == q.language or other is None or other not in cat.docs or h.via == "reference":
+                continue
+            twin = next((d for d in h.duplicates if Passage.doc_id_of(d) == other and d in rows
+                         and rows[d]["section_number"] == h.section_number and rows[d]["section_kind"] == "article"),
+                        None)
+            if twin is not None:
+                shown = hit(h.score, twin, rows[twin], cat.docs[other])
+                shown.coverage = h.coverage
+                shown.duplicates = [h.passage_id, *(d for d in h.duplicates if d != twin)]
+                hits[i] = shown
         timings["rerank"] = _ms(t)
         return Retrieval(q, hits[:k], timings, concepts, leading, missing)
 
