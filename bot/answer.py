@@ -99,7 +99,7 @@ class Asker:
                                 abstained=True, citations=[], timings_ms={**ret.timings_ms, "total": _ms(t0)}))
         t = time.perf_counter()
         scored = self.score(ret.query, ret.hits, ret.concepts)
-        if ret.query.refs.articles and any(h.via == "reference" for h in ret.hits):
+        if refs.articles and any(h.via == "reference" for h in ret.hits):
             scored = self._beside_references(ret.query, scored)
         mine = {s.hit.passage_id: s for s in scored}
         support = [mine.get(h.passage_id) or self.score(ret.query, [h], ret.concepts)[0] for h in ret.leading]
