@@ -18,13 +18,13 @@ from indexer.tokenize import tokenize
 
 from .cite import check
 from .evidence import Concept, clean
-from .retrieve import Hit, MissingArticle, Query, Retriever
+from .retrieve import Hit, MissingArticle, Query, Retrieval, Retriever
 from .types import ABSTAIN_TEXT, Answer, Citation, Filters
 
 if TYPE_CHECKING:
     from indexer.settings import Settings
 
-__all__ = ["ABSTAIN_TEXT", "NOT_AN_ANSWER", "Asker", "clean_question", "missing_text"]
+__all__ = ["ABSTAIN_TEXT", "NOT_AN_ANSWER", "Asker", "clean_question", "left_out_text", "missing_text"]
 
 NOT_AN_ANSWER = "Not an answer: the closest indexed passage found"
 MAX_QUESTION_CHARS = 2000
@@ -92,20 +92,20 @@ class Asker:
             # 'Article 38' alone: which law's? Quoting every Article 38 would answer with whichever ranked first.
             return check(Answer(question=question, answer=self._which_law(refs.bare_articles, ret.query.language),
                                 abstained=True, citations=[], timings_ms={**ret.timings_ms, "total": _ms(t0)}))
-        if ret.missing and not any(h.via == "reference" for h in ret.hits):
-            # Every article the question names is absent. Passages that merely mention the law would pass the
-            # evidence bar on its name and answer a question nobody asked; the asker needs to hear the number is wrong.
-            return check(Answer(question=question, answer=f"{missing_text(ret.missing)} {ABSTAIN_TEXT}",
-                                abstained=True, citations=[], timings_ms={**ret.timings_ms, "total": _ms(t0)}))
         t = time.perf_counter()
-        scored = self.score(ret.query, ret.hits, ret.concepts)
-        if refs.articles and any(h.via == "reference" for h in ret.hits):
-            scored = self._beside_references(ret.query, scored)
-        mine = {s.hit.passage_id: s for s in scored}
-        support = [mine.get(h.passage_id) or self.score(ret.query, [h], ret.concepts)[0] for h in ret.leading]
+        if refs.articles:
+            scored, support = self._around_references(ret)
+        else:
+            scored = self.score(ret.query, ret.hits, ret.concepts)
+            mine = {s.hit.passage_id: s for s in scored}
+            support = [mine.get(h.passage_id) or self.score(ret.query, [h], ret.concepts)[0] for h in ret.leading]
         answer = self.compose(question, scored, support)
-        if ret.missing:  # some of what it names exists and is quoted; the rest is said to be absent
-            answer.answer = f"{missing_text(ret.missing)}\n{answer.answer}"
+        # Named articles that do not exist, or that the filters leave out, are said so first: an answer without
+        # them must not read as if it were theirs.
+        notes = ([missing_text(ret.missing)] if ret.missing else []) + (
+            [left_out_text(ret.filtered_out)] if ret.filtered_out else [])
+        if notes:
+            answer.answer = " ".join(notes) + (" " if answer.abstained else "\n") + answer.answer
         timings = dict(ret.timings_ms)
         timings["compose"] = _ms(t)
         timings["total"] = _ms(t0)
@@ -123,19 +123,27 @@ class Asker:
                 out.append(a)
         return out
 
-    def _beside_references(self, q: Query, scored: list[Scored]) -> list[Scored]:
-        """The passages a question names outright, and beside them only those that answer what else it asks.
+    def _around_references(self, ret: Retrieval) -> tuple[list[Scored], list[Scored]]:
+        """For a question that names articles: the passages it names, and beside them only those that answer what
+        else it asks, weighed on that alone (scored, then the support the answer asks of the leading passages).
 
         The law's name and the article's number are no evidence that another passage answers: they had put
-        'PIPL Article 1' and an article that cites the PIPL by name beside 'PIPL Article 38'.
+        'PIPL Article 1' beside 'PIPL Article 38', and answered 'PIPL Article 999' from articles that cite the PIPL.
         """
-        named = [s for s in scored if s.hit.via == "reference"]
-        if not _asks_more(q):  # nothing asked but the article itself
-            return named
-        others = self.score(self.retriever.analyse(q.refs.rest(q.text)),
-                            [s.hit for s in scored if s.hit.via != "reference"], fresh=True)
-        rank = {s.hit.passage_id: i for i, s in enumerate(scored)}
-        return sorted(named + others, key=lambda s: rank[s.hit.passage_id])
+        q = ret.query
+        rest = self.retriever.analyse(q.refs.rest(q.text)) if _asks_more(q) else None
+
+        def weigh(hits: list[Hit]) -> list[Scored]:
+            out = self.score(q, [h for h in hits if h.via == "reference"], ret.concepts)
+            if rest is not None:  # nothing asked but the articles themselves: nothing else is weighed
+                out += self.score(rest, [h for h in hits if h.via != "reference"], fresh=True)
+            order = {h.passage_id: i for i, h in enumerate(hits)}
+            return sorted(out, key=lambda s: order[s.hit.passage_id])
+
+        scored = weigh(ret.hits)
+        mine = {s.hit.passage_id: s for s in scored}
+        support = [s for h in ret.leading for s in ([mine[h.passage_id]] if h.passage_id in mine else weigh([h]))]
+        return scored, support
 
     def _which_law(self, numbers: list[int], language: str) -> str:
         """'Article 38 of which instrument? …' with the indexed instruments that have one, for a question that names
@@ -240,6 +248,19 @@ def _asks_more(q: Query) -> bool:
     """Whether the question asks anything beyond the articles and standards it names ('What does PIPL Article 38
     say?' does not)."""
     return any(t not in _REFERENCE_FRAME for t in tokenize(q.refs.rest(q.text), bigrams=False))
+
+
+def left_out_text(left_out: Sequence[tuple[str, Sequence[int]]]) -> str:
+    """'The filters leave out PIPL Article 38.', in the language the law was named in."""
+    out = []
+    for name, numbers in left_out:
+        if is_cjk(name):
+            arts = "、".join(f"第{int_to_zh(n)}条" for n in numbers)
+            out.append(f"筛选条件排除了《{name.strip('《》')}》{arts}。")
+        else:
+            arts = ", ".join(str(n) for n in numbers)
+            out.append(f"The filters leave out {name} {'Articles' if len(numbers) > 1 else 'Article'} {arts}.")
+    return " ".join(out)
 
 
 def missing_text(missing: Sequence[MissingArticle]) -> str:

@@ -178,6 +178,7 @@ class Retrieval:
     # hold the question's words before it answers at all (bot/answer.py).
     leading: list[Hit] = field(default_factory=list)
     missing: list[MissingArticle] = field(default_factory=list)
+    filtered_out: list[tuple[str, list[int]]] = field(default_factory=list)  # named articles the filters leave out
 
 
 class Catalog:
@@ -444,11 +445,11 @@ class Retriever:
         cat = self.catalog()
         q = self.analyse(question, cat)
         allow = cat.allowed(filters)
-        missing = self.missing_articles(q.refs, cat) if q.refs.articles else []
+        allow_set = set(allow) if allow is not None else None
+        missing, filtered_out = self.missing_articles(q.refs, cat, allow_set) if q.refs.articles else ([], [])
         timings["analyse"] = _ms(t0)
         if allow is not None and not allow:
-            return Retrieval(q, [], timings, missing=missing)
-        allow_set = set(allow) if allow is not None else None
+            return Retrieval(q, [], timings, missing=missing, filtered_out=filtered_out)
         pool = pool or max(50, 4 * k)
 
         rankings, _vec = self.rankings(q, allow, pool, timings, cat)
@@ -531,7 +532,7 @@ class Retriever:
                 shown.duplicates = [h.passage_id, *(d for d in h.duplicates if d != twin)]
                 hits[i] = shown
         timings["rerank"] = _ms(t)
-        return Retrieval(q, hits[:k], timings, concepts, leading, missing)
+        return Retrieval(q, hits[:k], timings, concepts, leading, missing, filtered_out)
 
     def rankings(self, q: Query, allow: list[str] | None, pool: int, timings: dict[str, float] | None = None,
                  cat: Catalog | None = None) -> tuple[dict[str, list[tuple[str, float]]], list[float]]:
@@ -617,22 +618,27 @@ class Retriever:
             return self.glosser.gloss(q.text)
         return q.text
 
-    def missing_articles(self, refs: References, cat: Catalog) -> list[MissingArticle]:
-        """The article numbers the question names that none of the named instrument's indexed texts has, in any
-        language or version. Filters are not applied: an article a filter leaves out still exists."""
-        out: list[MissingArticle] = []
+    def missing_articles(self, refs: References, cat: Catalog, allow_set: set[str] | None = None
+                         ) -> tuple[list[MissingArticle], list[tuple[str, list[int]]]]:
+        """The article numbers the question names that none of the named instrument's indexed texts has (in any
+        language or version), and those that exist only in texts the filters leave out."""
+        missing: list[MissingArticle] = []
+        left_out: list[tuple[str, list[int]]] = []
         with self.engine.connect() as c:
             for a in refs.articles:
                 docs = [d for d in a.doc_ids if d in cat.docs]
                 if not docs:
                     continue
-                have = set(c.execute(select(passages.c.section_number).distinct().where(and_(
+                rows = c.execute(select(passages.c.doc_id, passages.c.section_number).distinct().where(and_(
                     passages.c.doc_id.in_(docs), passages.c.section_kind == "article",
-                    passages.c.section_number.is_not(None)))).scalars())
-                absent = [n for n in a.numbers if n not in have]
-                if absent:
-                    out.append(MissingArticle(a.name, absent, min(have, default=None), max(have, default=None)))
-        return out
+                    passages.c.section_number.is_not(None)))).all()
+                have = {n for _d, n in rows}
+                allowed = {n for d, n in rows if allow_set is None or d in allow_set}
+                if absent := [n for n in a.numbers if n not in have]:
+                    missing.append(MissingArticle(a.name, absent, min(have, default=None), max(have, default=None)))
+                if hidden := [n for n in a.numbers if n in have and n not in allowed]:
+                    left_out.append((a.name, hidden))
+        return missing, left_out
 
     def having_article(self, number: int, language: str) -> list[DocInfo]:
         """The live instruments that have an article `number`, texts in force first; of an instrument indexed in
