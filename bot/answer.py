@@ -151,16 +151,16 @@ class Asker:
         n = numbers[0]
         docs = self.retriever.having_article(n, language)
         names = [d.label for d in docs[:8]] + (["…"] if len(docs) > 8 else [])
+        art = _articles([n], language == "zh")
         if language == "zh":
-            art = f"第{int_to_zh(n)}条"
             if not docs:
                 return f"已索引的文本都没有{art}。{ABSTAIN_TEXT}"
             return (f"哪部法律的{art}？已索引的文本中有{art}的：{'、'.join(names)}。"
                     f"请带上名称再问，例如“{docs[0].label}{art}”。")
         if not docs:
-            return f"No indexed text has an Article {n}. {ABSTAIN_TEXT}"
-        return (f"Article {n} of which instrument? Indexed texts with an Article {n}: {', '.join(names)}. "
-                f'Ask again with its name, for example "{docs[0].label} Article {n}".')
+            return f"No indexed text has an {art}. {ABSTAIN_TEXT}"
+        return (f"{art} of which instrument? Indexed texts with an {art}: {', '.join(names)}. "
+                f'Ask again with its name, for example "{docs[0].label} {art}".')
 
     def score(self, q: Query, hits: list[Hit], concepts: list[Concept] | None = None, *,
               fresh: bool = False) -> list[Scored]:
@@ -252,34 +252,33 @@ def _asks_more(q: Query) -> bool:
 
 def left_out_text(left_out: Sequence[tuple[str, Sequence[int]]]) -> str:
     """'The filters leave out PIPL Article 38.', in the language the law was named in."""
-    out = []
-    for name, numbers in left_out:
-        if is_cjk(name):
-            arts = "、".join(f"第{int_to_zh(n)}条" for n in numbers)
-            out.append(f"筛选条件排除了《{name.strip('《》')}》{arts}。")
-        else:
-            arts = ", ".join(str(n) for n in numbers)
-            out.append(f"The filters leave out {name} {'Articles' if len(numbers) > 1 else 'Article'} {arts}.")
-    return " ".join(out)
+    return " ".join(f"筛选条件排除了《{name.strip('《》')}》{_articles(numbers, True)}。" if is_cjk(name)
+                    else f"The filters leave out {name} {_articles(numbers, False)}." for name, numbers in left_out)
 
 
 def missing_text(missing: Sequence[MissingArticle]) -> str:
     """'The indexed PIPL has no Article 999 (its articles run from 1 to 74).', in the language the law was named in."""
     out = []
     for m in missing:
-        runs = _runs(m.numbers)
-        if is_cjk(m.name):
-            arts = "、".join(f"第{int_to_zh(a)}条" + (f"至第{int_to_zh(b)}条" if b != a else "") for a, b in runs)
-            span = (f"（已索引的条文为第{int_to_zh(m.first)}条至第{int_to_zh(m.last)}条）"
-                    if m.first is not None and m.last is not None else "（已索引的文本没有编号的条文）")
-            out.append(f"已索引的《{m.name.strip('《》')}》没有{arts}{span}。")
+        zh = is_cjk(m.name)
+        if m.first is None or m.last is None:
+            span = "（已索引的文本没有编号的条文）" if zh else " (it has no numbered articles)"
+        elif zh:
+            span = f"（已索引的条文为{_articles([m.first], True)}至{_articles([m.last], True)}）"
         else:
-            many = len(runs) > 1 or runs[0][0] != runs[0][1]
-            arts = ", ".join(f"{a}" if a == b else f"{a} to {b}" for a, b in runs)
-            span = (f" (its articles run from {m.first} to {m.last})"
-                    if m.first is not None and m.last is not None else " (it has no numbered articles)")
-            out.append(f"The indexed {m.name} has no {'Articles' if many else 'Article'} {arts}{span}.")
+            span = f" (its articles run from {m.first} to {m.last})"
+        out.append(f"已索引的《{m.name.strip('《》')}》没有{_articles(m.numbers, True)}{span}。" if zh
+                   else f"The indexed {m.name} has no {_articles(m.numbers, False)}{span}.")
     return " ".join(out)
+
+
+def _articles(numbers: Sequence[int], zh: bool) -> str:
+    """[75, 76, 77, 999] -> 'Articles 75 to 77, 999' / '第七十五条至第七十七条、第九百九十九条'."""
+    runs = _runs(numbers)
+    if zh:
+        return "、".join(f"第{int_to_zh(a)}条" + (f"至第{int_to_zh(b)}条" if b != a else "") for a, b in runs)
+    many = len(runs) > 1 or runs[0][0] != runs[0][1]
+    return ("Articles " if many else "Article ") + ", ".join(f"{a}" if a == b else f"{a} to {b}" for a, b in runs)
 
 
 def _runs(numbers: Sequence[int]) -> list[tuple[int, int]]:
