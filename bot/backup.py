@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import sqlite3
 import tarfile
 import tempfile
@@ -84,8 +83,6 @@ def backup(settings: Settings, dest: Path) -> dict[str, Any]:
         }  # fmt: skip
         if settings.lexical_path.exists():
             _sqlite_copy(settings.lexical_path, stage / "lexical.sqlite")
-        if settings.onnx_dir.is_dir():
-            shutil.copytree(settings.onnx_dir, stage / "query-encoder")
         files = sorted(p for p in stage.rglob("*") if p.is_file())
         manifest["files"] = [{"path": p.relative_to(stage).as_posix(), "bytes": p.stat().st_size, "sha256": _sha256(p)}
                              for p in files]  # fmt: skip
@@ -180,9 +177,6 @@ def restore(settings: Settings, archive: Path, *, force: bool = False) -> dict[s
         _restore_state(settings, stage, manifest["state"])
         if (stage / "lexical.sqlite").exists():
             _replace_sqlite(stage / "lexical.sqlite", settings.lexical_path)
-        if (stage / "query-encoder").is_dir():
-            shutil.rmtree(settings.onnx_dir, ignore_errors=True)
-            shutil.copytree(stage / "query-encoder", settings.onnx_dir)
         _import_chroma(settings, stage / "chroma", manifest["chroma"])
     return manifest
 

@@ -149,7 +149,7 @@ def _quiet_offline_defaults(model: str | None) -> None:
     """At the edge only: the bundled model needs no hub, so never let a library try to reach one for it; and no
     model-loading progress bars in a CLI that has its own. `model` is None when the configuration is invalid: the
     command stops at that before loading any model."""
-    if model is None or model.startswith("bundled:") or Path(model).expanduser().exists():
+    if model is None or model.startswith("bundled:") or model == "multilingual-e5-small" or Path(model).expanduser().exists():
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
@@ -161,7 +161,7 @@ def main() -> None:
     from indexer.errors import RegwatchError
 
     settings = _settings_or_none()
-    _quiet_offline_defaults(settings.embedding_model if settings else None)
+    _quiet_offline_defaults((settings.embedding_model or "bundled:") if settings else None)
 
     try:
         app(obj=settings)

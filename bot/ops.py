@@ -75,11 +75,20 @@ def effective_config(settings: Settings) -> dict[str, Any]:
             "state_store": mask_url(settings.resolved_state_url),
             "chroma": settings.chroma_url and mask_url(settings.chroma_url) or str(settings.chroma_dir),
             "lexical_index": str(settings.lexical_path),
-            "query_encoder": str(settings.onnx_dir),
+            "embedding": {"backend": settings.embedding_backend, "model": _embedding_model(settings)},
             "sources_file": str(settings.resolved_sources_file),
             "glossary": str(settings.resolved_glossary),
         },
     }
+
+
+def _embedding_model(settings: Settings) -> str:
+    from indexer.embed import model_name
+
+    try:
+        return model_name(settings)
+    except Exception as e:  # noqa: BLE001 - shown, not raised: `config` is how a user finds what is wrong
+        return f"(invalid: {e})"
 
 
 def config_cmd(as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False) -> None:

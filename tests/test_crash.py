@@ -38,7 +38,7 @@ CHILD = textwrap.dedent(
         return out
     setattr(owner, target, boom)
     idx = pl.Indexer(Settings(_env_file=None, data_dir=Path(os.environ["REGWATCH_DATA_DIR"])))
-    idx.index_paths([folder], export_query_encoder=False)
+    idx.index_paths([folder])
     print("finished without being killed")
     """
 )
@@ -69,7 +69,7 @@ def _kill_at(target: str, nth: int, folder: Path, data: Path) -> None:
 def _check_complete(data: Path, folder: Path, embedder) -> None:  # type: ignore[no-untyped-def]
     settings = make_settings(data)
     idx = Indexer(settings, embedder=embedder)
-    report = idx.index_paths([folder], export_query_encoder=False)
+    report = idx.index_paths([folder])
     assert report.failed == 0
     assert_consistent(idx)
     docs = idx.ledger.docs()
@@ -78,7 +78,7 @@ def _check_complete(data: Path, folder: Path, embedder) -> None:  # type: ignore
     for d in docs:  # every live passage holds the text of the file as it is now
         texts = "\n".join(p["text"] for p in idx.ledger.passages_of(d["doc_id"]))
         assert texts.split("Article 1")[1][:20] in (folder / f"{d['doc_id']}.md").read_text()
-    again = idx.index_paths([folder], export_query_encoder=False)
+    again = idx.index_paths([folder])
     assert (again.embedded, again.added, again.changed) == (0, 0, 0)
     idx.close()
 
@@ -97,7 +97,7 @@ def test_killed_first_run_is_completed_by_the_next(tmp_path: Path, target: str, 
 def test_killed_update_run_leaves_old_or_new_version_never_a_mix(tmp_path: Path, target: str, nth: int, embedder) -> None:  # type: ignore[no-untyped-def]
     folder = _corpus(tmp_path / "corpus")
     idx = Indexer(make_settings(tmp_path / "data"), embedder=embedder)
-    idx.index_paths([folder], export_query_encoder=False)
+    idx.index_paths([folder])
     idx.close()
     _corpus(folder, amended=True)
     for f in folder.glob("*.md"):  # change an article's text too, so stale vectors must be replaced

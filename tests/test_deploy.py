@@ -187,7 +187,7 @@ def test_config_prints_every_setting_with_secrets_masked(tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize(("var", "value"), [("REGWATCH_TOP_K", "abc"), ("REGWATCH_RESPECT_ROBOTS", "maybe"),
-                                            ("REGWATCH_QUERY_ENCODER", "gpu")])  # fmt: skip
+                                            ("REGWATCH_EMBEDDING_BACKEND", "gpu")])  # fmt: skip
 def test_a_wrong_value_fails_at_start_naming_the_variable(tmp_path: Path, var: str, value: str) -> None:
     res = regwatch(["status"], subprocess_env(tmp_path / "data", **{var: value}), tmp_path)
     assert res.returncode == 2 and var in res.stderr and "Traceback" not in res.stderr

@@ -40,7 +40,7 @@ def indexed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for text in (V1, V2):
         f.write_text(text, encoding="utf-8")
         idx = Indexer(settings, embedder=emb)
-        idx.index_paths([corpus], export_query_encoder=False)
+        idx.index_paths([corpus])
         idx.close()
     return data
 
