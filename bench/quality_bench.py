@@ -1,8 +1,12 @@
-"""Retrieval quality of regwatch vs BM25 alone, dense alone and the tutorial LangChain pipeline, in one run.
+"""Retrieval quality of `regwatch ask` against BM25, dense and their plain fusion on the same model, and the tutorial
+LangChain pipeline (MiniLM), every method in one run over the same texts.
 
-Sets: (a) bench/questions.yaml over ../shared/regulations (indexed with the real pipeline), (b) PolicyQA dev (each
-question ranked within its own policy: a doc_id filter), (c) LeCoQA dev (all articles ranked). Also abstention on
-the own set. Writes bench/results/quality.json and quality.md.  Usage: python bench/quality_bench.py [--quick]
+Sets (bench/sets.py): the tuning set (bench/questions.yaml), the held-out set (bench/heldout.yaml, in two parts:
+direct and scenario questions; reported, never tuned on), LeCoQA dev, PolicyQA dev (each question ranked within its
+own policy) and the cross-language article pairs. Abstention is measured on the two question sets.
+
+Usage: python bench/quality_bench.py [--work DIR] [--sets tune,heldout,lecoqa,policyqa,crosslang] [--quick]
+Writes bench/results/quality.json and quality.md.
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ import json
 import os
 import re
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -24,291 +27,238 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import numpy as np  # noqa: E402
-import yaml  # noqa: E402
 
+from bench import sets  # noqa: E402
 from bench.baselines import BM25Baseline, DenseBaseline, LangChainBaseline, first_rank, metrics  # noqa: E402
 
-SHARED = REPO.parent / "shared"
-REGS = SHARED / "regulations"
 RESULTS = REPO / "bench" / "results"
-K = 10
+K = sets.K
+METHODS = ("regwatch", "bm25", "dense", "bm25+dense", "langchain")
 
 
-def settings_for(data: Path) -> Any:
-    from indexer.settings import Settings
+class Units:
+    """The passages of one index as the baselines see them: ids, texts, stored vectors, and a Hit-like view."""
 
-    return Settings(_env_file=None, data_dir=data)  # type: ignore[call-arg]
+    def __init__(self, settings: Any) -> None:
+        from bot.retrieve import Retriever
+        from indexer.ledger import Ledger
 
+        self.r = Retriever(settings)
+        led = Ledger(self.r.engine)
+        cat = self.r.catalog()
+        self.rows = {p["passage_id"]: p for d in cat.docs for p in led.passages_of(d)}
+        self.ids = sorted(self.rows)
+        self.docs = cat.docs
+        got = self.r.vectors.collection.get(ids=self.ids, include=["embeddings"])
+        vec = dict(zip(got["ids"], got["embeddings"], strict=True))
+        self.vectors = np.asarray([vec[i] for i in self.ids], dtype=np.float32)
+        self.groups = [self.rows[i]["doc_id"] for i in self.ids]
 
-def raw_vectors(settings: Any, texts: list[str]) -> np.ndarray:
-    """The plain model over the passages as regwatch embeds them (title + text) but without the English gloss of
-    Chinese: the dense baseline is what the model alone does."""
-    from indexer.embed import make_embedder
+    def hit(self, pid: str) -> Any:
+        from types import SimpleNamespace
 
-    return np.asarray(make_embedder(settings, purpose="index").embed_documents(texts), dtype=np.float32)
-
-
-def write_direct(settings: Any, docs: list[tuple[str, str, list[Any], Any]]) -> None:
-    """(doc_id, source, passages, DocMeta) straight into ledger, Chroma and the lexical index: one passage per unit."""
-    from indexer.embed import ensure_query_encoder
-    from indexer.models import sha256
-    from indexer.pipeline import Indexer, _chroma_meta, embed_text
-
-    ix = Indexer(settings)
-    run = ix.ledger.start_run("index")
-    try:
-        ids, texts, metas, jobs = [], [], [], []
-        for doc_id, source, passages, meta in docs:
-            text = "\n\n".join(p.text for p in passages)
-            v = ix.ledger.begin_version(doc_id=doc_id, origin=source, source_path=source, source_name="bench", meta=meta,
-                                        raw_hash=sha256(text), content_hash=sha256(text), text=text,
-                                        passage_count=len(passages), run_id=run)
-            jobs.append((doc_id, source, passages, meta, v))
-            for p in passages:
-                ids.append(p.id)
-                texts.append(embed_text(p, meta, ix.glosser))
-                metas.append(_chroma_meta(p, v, meta, texts[-1]))
-        ix.vectors.add(ix.embedder.langchain, ids, texts, metas)
-        for doc_id, source, passages, meta, v in jobs:
-            ix.ledger.commit_version(doc_id=doc_id, version=v, origin=source, source_path=source, meta=meta,
-                                     new_passages=passages, change=None)
-            ix.lexical.replace_document(doc_id, v, [(p.id, p.text) for p in passages])
-        ensure_query_encoder(settings, ix.embedder)
-        ix.ledger.finish_run(run, "done", {})
-    finally:
-        ix.close()
+        p = self.rows[pid]
+        return SimpleNamespace(passage_id=pid, doc=self.docs[p["doc_id"]], section_number=p["section_number"],
+                               text=p["text"])
 
 
-def model_path() -> str:
-    from indexer.embed import resolve_model_path
-    from indexer.settings import Settings
+def rrf(*lists: list[str], k: int = 60) -> list[str]:
+    """Plain reciprocal rank fusion (k = 60, the usual constant): the untuned hybrid."""
+    score: dict[str, float] = {}
+    for items in lists:
+        for r, pid in enumerate(items):
+            score[pid] = score.get(pid, 0.0) + 1 / (k + r + 1)
+    return sorted(score, key=lambda p: (-score[p], p))
 
-    return resolve_model_path(Settings(_env_file=None).embedding_model)  # type: ignore[call-arg]
+
+def _scope(item: sets.Item, units: Units) -> str | None:
+    f = item.filters
+    return f.doc_id[0] if f is not None and f.doc_id else None
 
 
-# --- (a) the own question set ---------------------------------------------------------------------------------
-def own_set(work: Path, quick: bool) -> dict[str, Any]:
-    from bot.answer import Asker
-    from bot.retrieve import Retriever
-    from indexer.embed import make_embedder
-    from indexer.ledger import Ledger, row_to_passage
-    from indexer.models import DocMeta
-    from indexer.pipeline import Indexer, embed_text
+def _lang_ok(item: sets.Item, units: Units, pid: str) -> bool:
+    f = item.filters
+    return f is None or not f.language or units.docs[units.rows[pid]["doc_id"]].language in f.language
 
-    qs = yaml.safe_load((REPO / "bench" / "questions.yaml").read_text(encoding="utf-8"))["questions"]
-    settings = settings_for(work / "own")
-    t = time.perf_counter()
-    ix = Indexer(settings)
-    try:
-        report = ix.index_paths([REGS])
-    finally:
-        ix.close()
-    index_s = time.perf_counter() - t
-    r = Retriever(settings)
-    ledger = Ledger(r.engine)
-    docs = {d["doc_id"]: d for d in ledger.docs()}
-    rows = [p for d in docs for p in ledger.passages_of(d)]
-    pid_doc = {p["passage_id"]: (docs[p["doc_id"]]["source_path"], p["section_number"]) for p in rows}
 
-    def is_gold(source: str, number: int | None, gold: list[dict[str, Any]]) -> bool:
-        return any(source.endswith(g["file"]) and (g.get("article") is None or number == g["article"]) for g in gold)
-
-    gold_text: dict[tuple[str, int | None], str] = {}
-    for p in rows:
-        src = docs[p["doc_id"]]["source_path"]
-        key = (src, p["section_number"])
-        gold_text[key] = gold_text.get(key, "") + "\n" + p["text"]
-
-    def chunk_is_gold(chunk: Any, gold: list[dict[str, Any]]) -> bool:
-        src = chunk.metadata["source"]
-        for g in gold:
-            if not src.endswith(g["file"]):
-                continue
-            if g.get("article") is None:
-                return True
-            art = _norm(gold_text.get((src, g["article"]), ""))
-            c = _norm(chunk.page_content)
-            if art and any(c[i : i + 30] in art for i in range(0, max(1, len(c) - 30), 10)):
-                return True
-        return False
-
-    answerable = [q for q in qs if q.get("gold")]
-    bm25 = BM25Baseline([p["passage_id"] for p in rows], [p["text"] for p in rows])
-    metas = {d: DocMeta.from_dict(docs[d]["meta"]) for d in docs}
-    dense = DenseBaseline([p["passage_id"] for p in rows],
-                          raw_vectors(settings, [embed_text(row_to_passage(p), metas[p["doc_id"]]) for p in rows]))
-    enc = make_embedder(settings, purpose="query")
-    files = sorted(p for p in REGS.rglob("*.md"))
-    lc = LangChainBaseline([(str(f), f.read_text(encoding="utf-8"), {}) for f in files], model_path())
-    ranks: dict[str, list[int | None]] = {"regwatch": [], "bm25": [], "dense": [], "langchain": []}
-    by_kind: dict[str, dict[str, list[int | None]]] = {}
-    for q in answerable:
-        hits = r.search(q["q"], k=K).hits
+def run_set(items: list[sets.Item], units: Units, bm25: BM25Baseline, dense: DenseBaseline,
+            lc: LangChainBaseline | None, lc_hit: Any) -> dict[str, list[int | None]]:
+    ranks: dict[str, list[int | None]] = {m: [] for m in METHODS if m != "langchain" or lc is not None}
+    enc = units.r.embedder
+    for it in items:
+        if not it.answerable:
+            continue
+        group = _scope(it, units)
+        b = [p for p in bm25.search(it.q, 4 * K, group) if _lang_ok(it, units, p)]
+        d = [p for p in dense.search(enc.embed_query(it.q), 4 * K, group) if _lang_ok(it, units, p)]
         got = {
-            "regwatch": first_rank([is_gold(h.doc.source_path, h.section_number, q["gold"]) for h in hits]),
-            "bm25": first_rank([is_gold(*pid_doc[p], q["gold"]) for p in bm25.search(q["q"], K)]),
-            "dense": first_rank([is_gold(*pid_doc[p], q["gold"]) for p in dense.search(enc.embed_query(q["q"]), K)]),
-            "langchain": first_rank([chunk_is_gold(c, q["gold"]) for c in lc.search(q["q"], K)]),
+            "regwatch": [it.is_hit(h) for h in units.r.search(it.q, k=K, filters=it.filters).hits],
+            "bm25": [it.is_hit(units.hit(p)) for p in b[:K]],
+            "dense": [it.is_hit(units.hit(p)) for p in d[:K]],
+            "bm25+dense": [it.is_hit(units.hit(p)) for p in rrf(b, d)[:K]],
         }
-        for name, rank in got.items():
-            ranks[name].append(rank)
-            by_kind.setdefault(q["kind"], {}).setdefault(name, []).append(rank)
-    asker = Asker(settings, retriever=r)
-    unanswerable = [q for q in qs if q["kind"] == "unanswerable"]
-    abstained_un = [q["id"] for q in unanswerable if asker.ask(q["q"]).abstained]
-    wrong = [q["id"] for q in answerable if asker.ask(q["q"]).abstained]
-    return {
-        "questions": len(qs), "answerable": len(answerable), "index_seconds": round(index_s, 1),
-        "passages": report.passages, "langchain_chunks": lc.chunks,
-        "methods": {n: metrics(v) for n, v in ranks.items()},
-        "by_kind": {k: {n: metrics(v) for n, v in d.items()} for k, d in by_kind.items()},
-        "abstention": {"unanswerable": len(unanswerable), "abstained": len(abstained_un),
-                       "missed": [q["id"] for q in unanswerable if q["id"] not in abstained_un],
-                       "answerable_wrongly_abstained": len(wrong), "wrongly_abstained_ids": wrong},
-    }
+        if lc is not None:
+            got["langchain"] = [lc_hit(it, c) for c in lc.search(it.q, K, lc.scope(it))]
+        for m, flags in got.items():
+            ranks[m].append(first_rank(flags))
+    return ranks
+
+
+def abstention(settings: Any, items: list[sets.Item], retriever: Any) -> dict[str, Any]:
+    from bot.answer import Asker
+
+    asker = Asker(settings, retriever=retriever)
+    un = [i for i in items if not i.answerable]
+    ans = [i for i in items if i.answerable]
+    kept = [i.qid for i in un if not asker.ask(i.q).abstained]
+    wrong = [i.qid for i in ans if asker.ask(i.q).abstained]
+    return {"unanswerable": len(un), "abstained": len(un) - len(kept), "answered_unanswerable": kept,
+            "answerable": len(ans), "wrongly_abstained": len(wrong), "wrongly_abstained_ids": wrong}
 
 
 def _norm(s: str) -> str:
     return re.sub(r"\s+", " ", s).strip()
 
 
-# --- (b) PolicyQA ------------------------------------------------------------------------------------------------
-def policyqa(work: Path, limit: int | None) -> dict[str, Any]:
-    from bot.retrieve import Retriever
-    from bot.types import Filters
-    from indexer.embed import make_embedder
-    from indexer.metadata import slugify_doc_id
-    from indexer.models import DocMeta
-    from indexer.pipeline import embed_text
-    from indexer.structure import split_passages
+def regulations_sets(work: Path, names: list[str]) -> dict[str, Any]:
+    settings = sets.regulations_index(work)
+    units = Units(settings)
+    texts = [units.rows[i]["text"] for i in units.ids]
+    bm25 = BM25Baseline(units.ids, texts)
+    dense = DenseBaseline(units.ids, units.vectors)
+    # The tutorial: the raw files, split 1000/200, MiniLM, Chroma; a chunk is a hit when it overlaps the gold article.
+    files = sorted(sets.REGS.rglob("*.md"))
+    lc = LangChainBaseline([(str(f), f.read_text(encoding="utf-8"), {}) for f in files], _minilm())
+    lc.scope = lambda it: None  # type: ignore[attr-defined]
+    gold_text: dict[tuple[str, int | None], str] = {}
+    for p in units.rows.values():
+        key = (units.docs[p["doc_id"]].source_path, p["section_number"])
+        gold_text[key] = gold_text.get(key, "") + "\n" + p["text"]
 
-    data = json.loads((SHARED / "datasets" / "PolicyQA" / "dev.json").read_text(encoding="utf-8"))["data"]
-    settings = settings_for(work / "policyqa")
-    docs, seg_text, questions = [], {}, []
-    for pol in data:
-        # Each policy is indexed as regwatch indexes any document: its own splitter (paragraph groups, long ones
-        # split with overlap), with the tutorial's chunk budget (1000/200) so unit size is not what is compared.
-        # BM25 and dense rank the same passages; a hit is a top-k passage that contains the answer text.
-        doc_id = slugify_doc_id(pol["title"])
-        text = "\n\n".join(para["context"] for para in pol["paragraphs"])
-        ps = split_passages(doc_id, text, max_chars=1000, overlap=200)
-        docs.append((doc_id, f"policyqa://{pol['title']}", ps, DocMeta(title=pol["title"], doc_type="guideline", language="en")))
-        seg_text.update({p.id: p.text for p in ps})
-        for para in pol["paragraphs"]:
-            questions += [(doc_id, pol["title"], qa["question"], qa["answers"][0]["text"]) for qa in para["qas"]]
-    write_direct(settings, docs)
-    if limit:
-        questions = questions[:: max(1, len(questions) // limit)][:limit]  # an even sample across policies
-    ids = list(seg_text)
-    groups = [i.split("::")[0] for i in ids]
-    bm25 = BM25Baseline(ids, [seg_text[i] for i in ids], groups)
-    plain = {p.id: embed_text(p, meta) for _, _, ps, meta in docs for p in ps}  # as regwatch embeds it, no gloss
-    dense = DenseBaseline(ids, raw_vectors(settings, [plain[i] for i in ids]), groups)
-    enc = make_embedder(settings, purpose="query")
-    lc = LangChainBaseline([(pol["title"], "\n\n".join(p["context"] for p in pol["paragraphs"]), {"policy": pol["title"]})
-                            for pol in data], model_path())
-    r = Retriever(settings)
-    ranks: dict[str, list[int | None]] = {"regwatch": [], "bm25": [], "dense": [], "langchain": []}
-    for doc_id, title, q, ans in questions:
-        hits = r.search(q, k=K, filters=Filters(doc_id=[doc_id])).hits
-        ranks["regwatch"].append(first_rank([ans in h.text for h in hits]))
-        ranks["bm25"].append(first_rank([ans in seg_text[p] for p in bm25.search(q, K, doc_id)]))
-        ranks["dense"].append(first_rank([ans in seg_text[p] for p in dense.search(enc.embed_query(q), K, doc_id)]))
-        ranks["langchain"].append(first_rank([ans in c.page_content for c in lc.search(q, K, {"policy": title})]))
-    return {"questions": len(questions), "segments": len(ids), "langchain_chunks": lc.chunks, "sampled": bool(limit),
-            "methods": {n: metrics(v) for n, v in ranks.items()}}
+    def lc_hit(it: sets.Item, chunk: Any) -> bool:
+        src = chunk.metadata["source"]
+        for g in it.meta.get("gold", []):
+            if not src.endswith(g["file"]):
+                continue
+            if g.get("article") is None:
+                return True
+            art, c = _norm(gold_text.get((src, g["article"]), "")), _norm(chunk.page_content)
+            if art and any(c[i : i + 30] in art for i in range(0, max(1, len(c) - 30), 10)):
+                return True
+        return False
+
+    out: dict[str, Any] = {}
+    for name in names:
+        if name in ("tune", "heldout"):
+            items = sets.yaml_set("questions" if name == "tune" else name)
+            ranks = run_set(items, units, bm25, dense, lc, lc_hit)
+            res: dict[str, Any] = {"methods": {m: metrics(v) for m, v in ranks.items()}, "parts": {}}
+            answerable = [i for i in items if i.answerable]
+            for key in ("form", "kind"):
+                for value in sorted({getattr(i, key) for i in answerable if getattr(i, key)}):
+                    sel = [j for j, i in enumerate(answerable) if getattr(i, key) == value]
+                    res["parts"][f"{key}={value}"] = {m: metrics([v[j] for j in sel]) for m, v in ranks.items()}
+            if name == "heldout":  # cross-language questions within each form
+                for form in ("direct", "scenario"):
+                    sel = [j for j, i in enumerate(answerable) if i.form == form and i.kind == "cross"]
+                    res["parts"][f"form={form},kind=cross"] = {m: metrics([v[j] for j in sel]) for m, v in ranks.items()}
+            res["abstention"] = abstention(settings, items, units.r)
+            out[name] = res
+        elif name == "crosslang":
+            res = {}
+            for src in ("en", "zh"):
+                items = sets.crosslang_set(settings, src)
+                ranks = run_set(items, units, bm25, dense, None, None)
+                res[f"{src}->{'zh' if src == 'en' else 'en'}"] = {m: metrics(v) for m, v in ranks.items()}
+            out[name] = {"methods": res}
+    return out
 
 
-# --- (c) LeCoQA ---------------------------------------------------------------------------------------------------
-def lecoqa(work: Path, limit: int | None) -> dict[str, Any]:
-    from bot.retrieve import Retriever
-    from indexer.embed import make_embedder
-    from indexer.models import DocMeta, Passage
-    from indexer.numerals import zh_to_int
-    from indexer.pipeline import embed_text
+def lecoqa_set(work: Path, every: int) -> dict[str, Any]:
+    settings, pid_art = sets.lecoqa_index(work)
+    units = Units(settings)
+    bm25 = BM25Baseline(units.ids, [units.rows[i]["text"] for i in units.ids])
+    dense = DenseBaseline(units.ids, units.vectors)
+    docs, _ = sets.lecoqa_corpus()
+    lc = LangChainBaseline([(pid_art[p.id], p.text, {}) for _d, _s, ps, _m in docs for p in ps], _minilm())
+    lc.scope = lambda it: None  # type: ignore[attr-defined]
+    items = sets.lecoqa_set(pid_art, every)
+    ranks = run_set(items, units, bm25, dense, lc, lambda it, c: c.metadata["source"] in it.meta["gold"])
+    return {"methods": {m: metrics(v) for m, v in ranks.items()}}
 
-    root = SHARED / "datasets" / "LeCoQA"
-    arts = [json.loads(line) for line in (root / "articles.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
-    qs = json.loads((root / "dev_queries.json").read_text(encoding="utf-8"))
-    settings = settings_for(work / "lecoqa")
-    by_law: dict[str, list[dict[str, Any]]] = {}
-    for a in arts:
-        m = re.match(r"^(.*?)(第[零〇一二三四五六七八九十百千]+条(?:之[一二三四五六七八九十]+)?)$", a["id"])
-        law, sec = (m.group(1), m.group(2)) if m else (a["id"], a["id"])
-        by_law.setdefault(law, []).append({**a, "section": sec})
-    docs, pid_art = [], {}
-    for i, (law, items) in enumerate(by_law.items()):
-        doc_id = f"lecoqa-{i:03d}"
-        ps = []
-        for j, a in enumerate(items):
-            num = zh_to_int(a["section"][1:-1]) if a["section"].startswith("第") and "之" not in a["section"] else None
-            p = Passage(doc_id=doc_id, ordinal=j, section=a["section"], section_number=num,
-                        section_kind="article" if num else "heading", chapter_path=[], text=a["text"], occurrence=j)
-            ps.append(p)
-            pid_art[p.id] = a["id"]
-        docs.append((doc_id, f"lecoqa://{law}", ps, DocMeta(title=law, short_title=law, doc_type="law", language="zh")))
-    write_direct(settings, docs)
-    if limit:
-        qs = qs[:limit]
-    ids = list(pid_art)
-    texts = {p.id: p.text for _, _, ps, _ in docs for p in ps}
-    bm25 = BM25Baseline(ids, [texts[i] for i in ids])
-    plain = {p.id: embed_text(p, meta) for _, _, ps, meta in docs for p in ps}  # title + text, no gloss
-    dense = DenseBaseline(ids, raw_vectors(settings, [plain[i] for i in ids]))
-    enc = make_embedder(settings, purpose="query")
-    lc = LangChainBaseline([(a["id"], a["text"], {}) for a in arts], model_path())
-    r = Retriever(settings)
-    ranks: dict[str, list[int | None]] = {"regwatch": [], "bm25": [], "dense": [], "langchain": []}
-    for q in qs:
-        gold = set(q["gold"])
-        ranks["regwatch"].append(first_rank([pid_art.get(h.passage_id) in gold for h in r.search(q["question"], k=K).hits]))
-        ranks["bm25"].append(first_rank([pid_art[p] in gold for p in bm25.search(q["question"], K)]))
-        ranks["dense"].append(first_rank([pid_art[p] in gold for p in dense.search(enc.embed_query(q["question"]), K)]))
-        ranks["langchain"].append(first_rank([c.metadata["source"] in gold for c in lc.search(q["question"], K)]))
-    return {"questions": len(qs), "articles": len(arts), "sampled": bool(limit),
-            "methods": {n: metrics(v) for n, v in ranks.items()}}
+
+def policyqa_set(work: Path, every: int) -> dict[str, Any]:
+    settings = sets.policyqa_index(work)
+    units = Units(settings)
+    bm25 = BM25Baseline(units.ids, [units.rows[i]["text"] for i in units.ids], units.groups)
+    dense = DenseBaseline(units.ids, units.vectors, units.groups)
+    docs, _seg, _q = sets.policyqa_corpus()
+    lc = LangChainBaseline([(doc_id, "\n\n".join(p.text for p in ps), {"policy": doc_id}) for doc_id, _s, ps, _m in docs],
+                           _minilm())
+    lc.scope = lambda it: {"policy": it.filters.doc_id[0]}  # type: ignore[attr-defined]
+    items = sets.policyqa_set(every)
+    ranks = run_set(items, units, bm25, dense, lc, lambda it, c: it.meta["answer"] in c.page_content)
+    return {"methods": {m: metrics(v) for m, v in ranks.items()}, "sampled_every": every}
+
+
+def _minilm() -> str:
+    from indexer.embed.sentence_transformer import resolve_model_path
+
+    return resolve_model_path("bundled:all-MiniLM-L6-v2")
 
 
 def table(results: dict[str, Any]) -> str:
-    lines = ["| set | method | R@1 | R@5 | R@10 | MRR | n |", "|---|---|---|---|---|---|---|"]
+    lines = ["| set | part | " + " | ".join(f"{m} R@1 / R@5 / R@10" for m in METHODS) + " |",
+             "|" + "---|" * (len(METHODS) + 2)]
+
+    def row(name: str, part: str, ms: dict[str, Any]) -> None:
+        cells = [f"{ms[m]['recall@1']:.3f} / {ms[m]['recall@5']:.3f} / {ms[m]['recall@10']:.3f}" if m in ms else "–"
+                 for m in METHODS]
+        n = next(iter(ms.values()))["n"]
+        lines.append(f"| {name} | {part} (n={n}) | " + " | ".join(cells) + " |")
+
     for name, res in results["sets"].items():
-        for m, v in res["methods"].items():
-            lines.append(f"| {name} | {m} | {v['recall@1']:.3f} | {v['recall@5']:.3f} | {v['recall@10']:.3f} | {v['mrr']:.3f} | {v['n']} |")
-    ab = results["sets"].get("own", {}).get("abstention")
-    if ab:
-        lines.append("")
-        lines.append(f"Abstention (own set): {ab['abstained']}/{ab['unanswerable']} unanswerable questions abstained; "
-                     f"{ab['answerable_wrongly_abstained']} answerable questions wrongly abstained.")
+        if name == "crosslang":
+            for direction, ms in res["methods"].items():
+                row(name, direction, ms)
+            continue
+        row(name, "all", res["methods"])
+        for part, ms in res.get("parts", {}).items():
+            row(name, part, ms)
+    for name in ("tune", "heldout"):
+        ab = results["sets"].get(name, {}).get("abstention")
+        if ab:
+            lines.append("")
+            lines.append(f"Abstention ({name}): {ab['abstained']}/{ab['unanswerable']} unanswerable questions abstained; "
+                         f"{ab['wrongly_abstained']}/{ab['answerable']} answerable questions wrongly abstained.")
     return "\n".join(lines)
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--quick", action="store_true", help="CI-sized: 300 PolicyQA and 200 LeCoQA questions")
-    ap.add_argument("--limit", type=int, default=None, help="questions per external set (default: all)")
-    ap.add_argument("--sets", default="own,policyqa,lecoqa")
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--work", type=Path, default=Path("/tmp/regwatch-bench/plain"), help="where the indexes are kept")
+    ap.add_argument("--sets", default="tune,heldout,crosslang,lecoqa,policyqa")
+    ap.add_argument("--quick", action="store_true", help="every 4th LeCoQA and every 8th PolicyQA question")
     args = ap.parse_args()
-    if not REGS.is_dir():
-        sys.exit(f"skipped: {REGS} is absent (the shared material sits beside the repository)")
-    limit_p = args.limit or (300 if args.quick else None)
-    limit_l = args.limit or (200 if args.quick else None)
+    if not sets.REGS.is_dir():
+        sys.exit(f"skipped: {sets.REGS} is absent (the shared material sits beside the repository)")
+    names = args.sets.split(",")
     out: dict[str, Any] = {"k": K, "quick": args.quick, "sets": {}}
-    with tempfile.TemporaryDirectory(prefix="regwatch-quality-") as tmp:
-        work = Path(tmp)
-        for name in args.sets.split(","):
-            t = time.perf_counter()
-            res = {"own": lambda: own_set(work, args.quick), "policyqa": lambda: policyqa(work, limit_p),
-                   "lecoqa": lambda: lecoqa(work, limit_l)}[name]()
-            res["seconds"] = round(time.perf_counter() - t, 1)
-            out["sets"][name] = res
-            print(f"{name}: {json.dumps(res['methods'])}", flush=True)
+    t = time.perf_counter()
+    regs = [n for n in names if n in ("tune", "heldout", "crosslang")]
+    if regs:
+        out["sets"].update(regulations_sets(args.work, regs))
+    if "lecoqa" in names:
+        out["sets"]["lecoqa"] = lecoqa_set(args.work, 4 if args.quick else 1)
+    if "policyqa" in names:
+        out["sets"]["policyqa"] = policyqa_set(args.work, 8 if args.quick else 1)
+    out["seconds"] = round(time.perf_counter() - t, 1)
     RESULTS.mkdir(parents=True, exist_ok=True)
     old = RESULTS / "quality.json"
-    if old.is_file() and set(out["sets"]) != {"own", "policyqa", "lecoqa"}:
-        # A partial run (--sets) updates its sets and keeps the others' last figures.
-        prev = json.loads(old.read_text(encoding="utf-8"))
+    if old.is_file() and set(out["sets"]) != {"tune", "heldout", "crosslang", "lecoqa", "policyqa"}:
+        prev = json.loads(old.read_text(encoding="utf-8"))  # a partial run keeps the other sets' last figures
         out["sets"] = {**prev.get("sets", {}), **out["sets"]}
-    (RESULTS / "quality.json").write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    old.write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     md = table(out)
     (RESULTS / "quality.md").write_text(md + "\n", encoding="utf-8")
     print(md)

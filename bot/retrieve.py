@@ -7,17 +7,15 @@ the stores are read directly, and every hit is checked against the ledger's live
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from sqlalchemy import and_, func, select
 
 from indexer.errors import NotIndexedError
@@ -29,6 +27,7 @@ from indexer.tokenize import tokenize
 
 from .evidence import Concept, Evidence
 from .refs import NameIndex, References
+from .tuning import DEFAULT, Tuning
 from .types import Filters
 
 if TYPE_CHECKING:
@@ -36,70 +35,17 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-RRF_K = 5  # small: a passage that tops one list must be able to beat one that is middling in several
-# Weights of the ranked lists in the fusion, by question language and passage language. Chinese text is embedded
-# through its English gloss (indexer/gloss.py): the dense list is what carries an English question to a Chinese-only
-# rule (weight 2), while for Chinese questions about Chinese text the gloss is coarser than the words themselves
-# (0.3; chosen on LeCoQA questions 300-700, then checked on bench/questions.yaml). English questions about English
-# text lean on meaning a little more than on words (1.5; chosen on every 4th PolicyQA question).
-# question language -> passage language -> list -> weight.
-WEIGHTS: dict[str, dict[str, dict[str, float]]] = {
-    "en": {"en": {"dense": 1.5, "lexical": 1.0, "named": 1.0},
-           "zh": {"translated": 2.0, "dense": 2.0, "named": 1.0, "glossed": 4.0}},
-    "zh": {"zh": {"lexical": 1.0, "dense": 0.3, "named": 1.0},
-           "en": {"translated": 2.0, "dense": 1.0, "named": 1.0, "glossed": 4.0}},
-}
-# Prior of a passage not in the question's language. Sparing the rules that exist only in the other language lifted
-# cross-language R@1 0.417 -> 0.625 on our questions, but let a Chinese-only article about CAC staff (glossed
-# "staff", "use; employ") into the top 3 for a paid-leave question, which then no longer abstained: kept at 0.9.
-OTHER_LANGUAGE = 0.9
-PREAMBLE_PRIOR = 0.5  # prior of the text before a law's first article
-# Articles under "General Provisions / 总则" (purpose, scope, principles) share words with almost every question
-# about the law but rarely hold the duty asked about.
-GENERAL_PRIOR = 0.85
-_GENERAL = re.compile(r"general provisions|总\s*则", re.IGNORECASE)
-STATUS_PRIOR = {"in_force": 1.0, "published": 1.0, "partly_superseded": 0.85, "draft": 0.75,
-                "superseded": 0.6, "repealed": 0.5}
-TYPE_PRIOR = {"commentary": 0.85, "news": 0.8}
-NAMED_DOC_BOOST = 1.6  # a law named in the question ('What does the PIPL say about…') lifts its passages
-# Asked about an old text by name alone ('under the original 2016 Cybersecurity Law'), the text that replaced it
-# answers a different question: it ranks as a superseded text would in an ordinary question.
-SUCCESSOR_OF_NAMED = 0.6
-REFERENCE_BONUS = 10.0  # an explicit 'PIPL Article 38' goes straight to the top
-DUP_JACCARD = 0.8
 ROW_CACHE = 20_000  # passage rows kept between questions
 # The threads that search beside the asking thread: one process-wide pair, however many Retrievers (no thread starts
 # before the first question).
 _SEARCH_THREADS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="regwatch-search")
-
-# The translated-terms, named-document and (English question) glossed lists repeat tokens across a term's variants
-# (数据出境 / 数据出境安全评估): re-scoring those with repeats would count one concept several times, so they keep
-# FTS5's ranking (which is also cheaper).
-RESCORE_TRANSLATED = False
-# The glossed list only has to lift the right article of the other language into the top ranks; with RRF_K = 5 its
-# 20th passage adds a quarter of what its first does, and each extra candidate costs a row fetch and a score.
-GLOSSED_POOL = 20
-# Pseudo-relevance feedback on the dense list (Rocchio): its passages re-ranked for the question's vector plus
-# DENSE_PRF times the mean of its PRF_DOCS nearest passages. The nearest passages say in the corpus's own words what
-# the question asks in a user's ("tell employees" / "notify individuals"). Same code, one run each: own set R@5
-# 0.878 -> 0.900, R@1 0.611 -> 0.633; PolicyQA (every 2nd question) R@1 0.303 -> 0.308, R@5 0.613 both; LeCoQA R@5
-# 0.673 -> 0.677, R@1 0.448 -> 0.443; cross-language pairs unchanged. 0.3 and 0.5 scored alike on the own set; 0.3
-# moves least. Re-ranking the first search's pool (its vectors come with it) instead of searching again gives the
-# same own-set ranks; the second search had cost 4.7 ms at p50 (warm ratio 2.50 -> 3.04).
-DENSE_PRF = 0.3
-PRF_DOCS = 3
-# The fused list's RERANK_POOL best passages are re-ranked by their evidence (bot/evidence.py): the fused score times
-# 1 + EVIDENCE_RERANK * the share of the question's concepts that the passage's best few sentences say. Rank fusion
-# knows where each list put a passage, not whether the passage says what was asked in one place; this is what the
-# answer weighs before quoting it. Same code, one run each, 0 -> 0.5: own set R@1 0.633 -> 0.722, R@5 0.900 -> 0.922,
-# MRR 0.746 -> 0.799; LeCoQA R@1 0.443 -> 0.453, MRR 0.543 -> 0.548; PolicyQA (every 2nd question) MRR 0.442 ->
-# 0.441, R@5 0.613 -> 0.616. 1.0 scored alike; a pool of 10 as well as one of 20 or 40.
-EVIDENCE_RERANK = 0.5
-RERANK_POOL = 10
-# The answer abstains unless one of the fused list's LEADING best passages (before the re-rank) holds enough of the
-# question: the re-rank picks the best-covered of ten, and the best of ten clears any bar more often than the best of
-# three (an unanswerable export-control question found a commentary passage on data classification at evidence 0.52).
-LEADING = 3
+# The ranked lists that can find a passage, by question language and passage language: a passage is scored only by
+# these (an English question's words never match a Chinese passage), so a Chinese rule that tops the lists able to
+# find it competes with an English one that tops more lists.
+LISTS = {
+    "en": {"en": ("dense", "lexical", "named"), "zh": ("dense", "named", "glossed")},
+    "zh": {"zh": ("dense", "lexical", "named"), "en": ("dense", "named", "glossed")},
+}
 
 
 @dataclass
@@ -138,7 +84,7 @@ class Hit:
     chapter_path: list[str]
     version: int
     score: float = 0.0
-    dense: float | None = None  # cosine of the (feedback-expanded, see DENSE_PRF) question and the passage
+    dense: float | None = None  # cosine of the question and the passage
     lexical_rank: int | None = None
     dense_rank: int | None = None
     coverage: float | None = None  # share of the question's concepts the passage says (bot/evidence.py)
@@ -318,7 +264,8 @@ def index_exists(settings: Settings) -> bool:
 class Retriever:
     """Long-lived and thread-safe for reads: build once per process (the Slack bot) or per command."""
 
-    def __init__(self, settings: Settings, *, embedder: Any = None, glossary: Glossary | None = None) -> None:
+    def __init__(self, settings: Settings, *, embedder: Any = None, glossary: Glossary | None = None,
+                 tuning: Tuning = DEFAULT) -> None:
         from indexer.db import get_engine
         from indexer.embed import model_identity
         from indexer.ledger import Ledger
@@ -328,12 +275,13 @@ class Retriever:
             raise NotIndexedError(f"nothing is indexed in {settings.data_dir} yet",
                                   hint="run `regwatch index` (or `regwatch index PATH`) first")
         self.settings = settings
+        self.t = tuning
         self.engine = get_engine(settings)
         self.ledger = Ledger(self.engine)
         self.glossary = glossary if glossary is not None else load_glossary(settings.resolved_glossary)
         if not self._stamp()[0]:
             raise NotIndexedError("the index has no documents yet", hint="run `regwatch index` first")
-        self.vectors = VectorStore(settings, model_id=model_identity(settings.embedding_model))
+        self.vectors = VectorStore(settings, model_id=model_identity(settings))
         self._embedder = embedder
         self._local = threading.local()
         self._lock = threading.Lock()
@@ -459,11 +407,11 @@ class Retriever:
         candidates = {pid for items in rankings.values() for pid, _ in items} | set(refs)
         rows = self.passages(candidates)
         lang = {pid: cat.docs[r["doc_id"]].language for pid, r in rows.items() if r["doc_id"] in cat.docs}
-        fused, ranks = fuse(rankings, WEIGHTS.get(q.language, WEIGHTS["en"]), lang, q.language)
+        fused, ranks = fuse(rankings, lang, q.language, self.t)
         for i, pid in enumerate(refs):
             # Ahead of everything else, in the order asked, the question's language first within one reference.
-            # A step wider than any fused score (at most 1 / (RRF_K + 1)), so the order asked is the order shown.
-            fused[pid] = fused.get(pid, 0.0) + REFERENCE_BONUS - 0.2 * i
+            # A step wider than any fused score (at most 1 / (rrf_k + 1)), so the order asked is the order shown.
+            fused[pid] = fused.get(pid, 0.0) + 10.0 - 0.2 * i
             via[pid] = "reference"
         cosine = dict(rankings.get("dense", []))
         scored: list[tuple[float, str, dict[str, Any], DocInfo]] = []
@@ -476,22 +424,19 @@ class Retriever:
                 continue  # a vector or lexical entry the ledger no longer vouches for
             if pid not in fused:
                 continue
-            status = STATUS_PRIOR.get(doc.status, 0.9)
+            tn = self.t
+            status = tn.status_prior.get(doc.status, 0.9)
             if doc.doc_id not in named:
-                score = fused[pid] * status * TYPE_PRIOR.get(doc.doc_type, 1.0)
+                score = fused[pid] * status * tn.type_prior.get(doc.doc_type, 1.0)
                 if doc.doc_id in later:
-                    score *= SUCCESSOR_OF_NAMED
+                    score *= tn.successor_of_named
             else:
                 # Asked for by name, its status is no reason to rank it lower; unless the name fits its successor
                 # too ('网络安全法': the 2016 law and the 2026 consolidation), then the text in force comes first.
-                score = fused[pid] * NAMED_DOC_BOOST * (status if named.intersection(cat.successors(doc.doc_id)) else 1.0)
-            if q.refs.bare_articles and row["section_number"] in q.refs.bare_articles:
-                score *= 1.3
+                score = fused[pid] * tn.named_doc_boost * (status if named.intersection(cat.successors(doc.doc_id)) else 1.0)
             if row["section_kind"] == "preamble":
                 # A law's preamble is its title and adoption record: it matches the law's name, never a duty.
-                score *= PREAMBLE_PRIOR
-            elif _GENERAL.search(" ".join(row["chapter_path"] or [])):
-                score *= GENERAL_PRIOR
+                score *= tn.preamble_prior
             scored.append((score, pid, row, doc))
         scored.sort(key=lambda x: (-x[0], x[1]))
 
@@ -506,15 +451,15 @@ class Retriever:
             )
 
         # Hits are made as the collapse reaches them: of the hundreds of candidates, a few dozen are looked at.
-        hits = collapse_duplicates((hit(*x) for x in scored), max(k, RERANK_POOL), cat.translations)
+        hits = collapse_duplicates((hit(*x) for x in scored), max(k, self.t.rerank_pool), cat.translations)
         timings["fuse"] = _ms(t)
         t = time.perf_counter()
-        leading = hits[:LEADING]
+        leading = hits[:self.t.leading]
         concepts = self.evidence.concepts(q)
         for h in hits:
             h.coverage = self.evidence.coverage(q, concepts, h.text, h.doc.language)
             if h.via != "reference":  # asked for outright: they keep the order asked
-                h.score *= 1.0 + EVIDENCE_RERANK * min(max(h.coverage, 0.0), 1.0)
+                h.score *= 1.0 + self.t.evidence_rerank * min(max(h.coverage, 0.0), 1.0)
         hits.sort(key=lambda h: (-h.score, h.passage_id))
         # One article in both language versions is one hit, ranked by the version that scored best (for an English
         # question, often the Chinese text through its gloss). It is shown in the question's language, so an English
@@ -536,33 +481,30 @@ class Retriever:
 
     def rankings(self, q: Query, allow: list[str] | None, pool: int, timings: dict[str, float] | None = None,
                  cat: Catalog | None = None) -> tuple[dict[str, list[tuple[str, float]]], list[float]]:
-        """The ranked lists that are fused: the question's words, their glossary translation, and its meaning."""
+        """The ranked lists that are fused: the question's words, its meaning, the words of a law it names inside that
+        law, and across languages the wide gloss."""
         timings = timings if timings is not None else {}
         out: dict[str, list[tuple[str, float]]] = {}
         # The meaning runs beside the words: ONNX and SQLite both release the GIL, so on two cores the query
         # embedding (about 6 ms) hides behind the lexical searches instead of adding to them.
+        cat = cat or self.catalog()
         meaning = _SEARCH_THREADS.submit(self._dense, q, allow, pool)
         t = time.perf_counter()
-        glossed = _SEARCH_THREADS.submit(self._glossed, q, allow, cat or self.catalog()) if self.glosser else None
-        out["lexical"] = self.lexical.search(q.tokens, pool, doc_ids=allow)
-        other = q.expansion.other_language(q.language)
-        translated = [tok for term in other for tok in tokenize(term)]
-        if translated:
-            # A separate list, so passages in the other language compete on their own ranking instead of
-            # being outscored by passages that share the question's (untranslated) words.
-            out["translated"] = self.lexical.search(translated, pool, doc_ids=allow, rescore=RESCORE_TRANSLATED)
+        glossed = (_SEARCH_THREADS.submit(self._glossed, q, allow, cat) if self.glosser and self.t.glossed_list
+                   else None)
+        out["lexical"] = self.lexical.search(q.tokens, pool, doc_ids=allow, rescore=self.t.lexical_rescore)
         named = [d for d in q.refs.named_docs if allow is None or d in allow]
-        if named:
+        if named and self.t.named_list:
             # The question names a document ('under the 2016 Cybersecurity Law'): search inside it in both languages,
             # for what the question asks, not for the name: inside the law, its own name only picks out the articles
             # that cite other laws by name (网络安全法第五十七条 cites 《突发事件应对法》).
-            aliases = (cat or self.catalog()).names.aliases
+            aliases = cat.names.aliases
             rest = q.text
             for start, end in sorted(q.refs.name_spans, reverse=True):
                 rest = rest[:start] + " " + rest[end:]
+            other = q.expansion.other_language(q.language)  # the named law in both languages
             toks = tokenize(rest) + [tok for term in other if term.lower() not in aliases for tok in tokenize(term)]
-            out["named"] = self.lexical.search(toks or q.tokens + translated, pool, doc_ids=named,
-                                               rescore=RESCORE_TRANSLATED)
+            out["named"] = self.lexical.search(toks or q.tokens, pool, doc_ids=named, rescore=False)
         if glossed is not None and (found := glossed.result()) is not None:
             out["glossed"] = found
         timings["lexical"] = _ms(t)
@@ -579,7 +521,7 @@ class Retriever:
         if glossed is None or glosser is None:
             return None
         if q.language == "en":
-            return glossed.search(q.tokens, GLOSSED_POOL, doc_ids=allow, rescore=RESCORE_TRANSLATED)
+            return glossed.search(q.tokens, 20, doc_ids=allow, rescore=False)
         docs = cat.docs
         english = [d for d in (allow if allow is not None else docs) if d in docs and docs[d].language == "en"]
         if not english:
@@ -588,12 +530,12 @@ class Retriever:
         # tells the candidates apart (Chinese articles finding their English text: R@5 0.879 without, 0.926 with).
         toks = tokenize(glosser.lexical_gloss(q.text))
         if allow is not None:
-            return self.lexical.search(toks, GLOSSED_POOL, doc_ids=english)
+            return self.lexical.search(toks, 20, doc_ids=english)
         # Unfiltered, English words find English passages anyway, and the few others are dropped after: a doc_id
         # filter reads every match's row (29 ms instead of 11 at 100,000 passages).
-        found = self.lexical.search(toks, 2 * GLOSSED_POOL)
+        found = self.lexical.search(toks, 40)
         return [(pid, sc) for pid, sc in found
-                if (d := docs.get(Passage.doc_id_of(pid))) and d.language == "en"][:GLOSSED_POOL]
+                if (d := docs.get(Passage.doc_id_of(pid))) and d.language == "en"][:20]
 
     def _dense(self, q: Query, allow: list[str] | None, pool: int) -> tuple[list[float], list[tuple[str, float]],
                                                                             dict[str, float]]:
@@ -601,10 +543,7 @@ class Retriever:
         vec = self.embedder.embed_query(self.dense_text(q))
         spent = {"embed": _ms(t)}
         t = time.perf_counter()
-        if DENSE_PRF:
-            found = feedback_rerank(vec, *self.vectors.query_with_vectors(vec, pool, doc_ids=allow))
-        else:
-            found = self.vectors.query(vec, pool, doc_ids=allow)
+        found = self.vectors.query(vec, pool, doc_ids=allow)
         spent["dense"] = _ms(t)
         return vec, found, spent
 
@@ -614,7 +553,7 @@ class Retriever:
 
     def dense_text(self, q: Query) -> str:
         """What the model embeds: a Chinese question in the English gloss its Chinese passages were embedded in."""
-        if q.language == "zh" and self.glosser is not None:
+        if q.language == "zh" and self.settings.gloss_chinese and self.glosser is not None:
             return self.glosser.gloss(q.text)
         return q.text
 
@@ -649,7 +588,7 @@ class Retriever:
                 passages.c.section_number == number, passages.c.section_kind == "article"))).scalars())
         docs = [cat.docs[d] for d in sorted(ids) if d in cat.docs]
         docs = [d for d in docs if d.language == language or cat.translations.get(d.doc_id) not in ids]
-        return sorted(docs, key=lambda d: (STATUS_PRIOR.get(d.status, 0.9) < 1.0, d.label))
+        return sorted(docs, key=lambda d: (self.t.status_prior.get(d.status, 0.9) < 1.0, d.label))
 
     def _reference_passages(self, refs: References, cat: Catalog, allow_set: set[str] | None,
                             question: str, allow: list[str] | None, qlang: str) -> list[str]:
@@ -682,76 +621,37 @@ class Retriever:
         return list(dict.fromkeys(out))
 
 
-def feedback_rerank(vec: Sequence[float], found: list[tuple[str, float]], vectors: Any,
-                    weight: float | None = None) -> list[tuple[str, float]]:
-    """The dense list re-ranked for the question's vector moved `weight` (DENSE_PRF) towards its PRF_DOCS nearest
-    passages (`vectors`: the stored vector of each passage of `found`, in order). Re-ranked within what the first
-    search found, so it costs no second search and holds to its filter."""
-    weight = DENSE_PRF if weight is None else weight
-    if not weight or not found or len(vectors) != len(found):
-        return found
-    m = np.asarray(vectors, dtype=np.float32)
-    v = np.asarray(vec, dtype=np.float32) + weight * m[:PRF_DOCS].mean(axis=0)
-    scores = m @ (v / np.linalg.norm(v))
-    return [(found[i][0], float(scores[i])) for i in np.argsort(-scores, kind="stable")]
-
-
-def fuse(rankings: dict[str, list[tuple[str, float]]], weights: dict[str, dict[str, float]],
-         lang: dict[str, str], qlang: str) -> tuple[dict[str, float], dict[str, dict[str, int]]]:
-    """Weighted reciprocal rank fusion, normalised per passage language.
-
-    A passage is scored only by the lists that can find it (an English question's words never match a Chinese
-    passage), divided by those lists' total weight: so a Chinese passage that tops the translated-terms list
-    competes with an English one that tops both English lists, instead of losing to consensus it cannot get.
-    """
+def fuse(rankings: dict[str, list[tuple[str, float]]], lang: dict[str, str], qlang: str,
+         t: Tuning = DEFAULT) -> tuple[dict[str, float], dict[str, dict[str, int]]]:
+    """Reciprocal rank fusion, per passage language: a passage's score is its reciprocal ranks summed over the lists
+    that can find it (LISTS), divided by how many of those lists ran."""
     ranks: dict[str, dict[str, int]] = {}
     for name, items in rankings.items():
         for r, (pid, _s) in enumerate(items):
             ranks.setdefault(pid, {})[name] = r + 1
+    lists = LISTS.get(qlang, LISTS["en"])
     fused: dict[str, float] = {}
     for pid, rk in ranks.items():
-        w = weights.get(lang.get(pid, qlang)) or weights[qlang]
-        total = sum(v for n, v in w.items() if n in rankings)
-        if total <= 0:
+        if not t.per_language_fusion:
+            fused[pid] = sum(1 / (t.rrf_k + r) for r in rk.values())
             continue
-        factor = 1.0 if lang.get(pid, qlang) == qlang else OTHER_LANGUAGE
-        fused[pid] = factor * sum(w.get(n, 0.0) / (RRF_K + r) for n, r in rk.items()) / total
+        able = [n for n in lists.get(lang.get(pid, qlang), lists.get(qlang, ())) if n in rankings]
+        if able:
+            fused[pid] = sum(1 / (t.rrf_k + r) for n, r in rk.items() if n in able) / len(able)
     return fused, ranks
 
 
-_NORM = re.compile(r"[\s\W_]+", re.UNICODE)
-
-
-# Few entries: a passage's shingles take about 25 KB (4,096 of them had held some 100 MB in a long-running bot), and
-# the pairs they decide are kept by _near_same, so a text's shingles are only needed again for a pair not seen before.
-@lru_cache(maxsize=256)
-def _shingles(text: str, n: int = 4) -> frozenset[str]:
-    t = _NORM.sub("", text.lower())
-    return frozenset(t[i : i + n] for i in range(max(1, len(t) - n + 1)))
-
-
-@lru_cache(maxsize=65536)
-def _near_same(a: str, b: str) -> bool:
-    """The two texts are (nearly) the same, or one holds the other. Cached: the same passages meet in many questions
-    (collapsing ten of them had cost 1.4 ms a question)."""
-    sa, sb = _shingles(a), _shingles(b)
-    inter = len(sa & sb)
-    return bool(inter) and (inter / (len(sa) + len(sb) - inter) >= DUP_JACCARD or inter / min(len(sa), len(sb)) >= 0.95)
-
-
 def collapse_duplicates(hits: Iterable[Hit], k: int | None = None, translations: dict[str, str] | None = None) -> list[Hit]:
-    """The best of each group, up to k: parts of one article, texts that are (nearly) the same, and one article in
-    the two language versions of an instrument (unless the question referred to it outright)."""
+    """The best of each group, up to k: parts of one article, and one article in the two language versions of an
+    instrument (unless the question referred to it outright)."""
     translations = translations or {}
 
     def same(h: Hit, o: Hit) -> bool:
         if (o.doc.doc_id == h.doc.doc_id and o.section == h.section and o.section_kind == h.section_kind
                 and h.section_kind != "paragraph"):
             return True  # parts of one article (paragraph groups share a label without being one unit)
-        if (translations.get(o.doc.doc_id) == h.doc.doc_id and h.section_kind == o.section_kind == "article"
-                and h.section_number == o.section_number and "reference" not in (h.via, o.via)):
-            return True
-        return _near_same(h.text, o.text)
+        return (translations.get(o.doc.doc_id) == h.doc.doc_id and h.section_kind == o.section_kind == "article"
+                and h.section_number == o.section_number and "reference" not in (h.via, o.via))
 
     kept: list[Hit] = []
     for h in hits:

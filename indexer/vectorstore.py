@@ -164,17 +164,6 @@ class VectorStore:
         res = self._query(vector, k, doc_ids, ["distances"])
         return _found(res) if res else []
 
-    def query_with_vectors(
-        self, vector: Sequence[float], k: int, *, doc_ids: Sequence[str] | None = None
-    ) -> tuple[list[tuple[str, float]], Any]:
-        """`query`, and the stored vectors of the passages found as rows of an array, in the same order."""
-        import numpy as np
-
-        res = self._query(vector, k, doc_ids, ["distances", "embeddings"])
-        embs = res.get("embeddings") if res else None
-        # Kept as one array: converting 50 x 384 floats to Python lists took a millisecond a question.
-        return (_found(res) if res else []), np.asarray(embs[0] if embs is not None else [], dtype=np.float32)
-
     def _query(self, vector: Sequence[float], k: int, doc_ids: Sequence[str] | None, include: list[str]) -> Any:
         if doc_ids is not None and not doc_ids:
             return None

@@ -75,7 +75,7 @@ def settings(tmp_path: Path, backend: dict):  # type: ignore[no-untyped-def]
 
 def run(settings, paths, embedder, **kw):  # type: ignore[no-untyped-def]
     idx = Indexer(settings, embedder=embedder)  # left open: the tests inspect its stores afterwards
-    return idx.index_paths(paths, export_query_encoder=False, **kw), idx
+    return idx.index_paths(paths, **kw), idx
 
 
 def test_first_run_adds_every_document_with_metadata(settings, corpus, embedder) -> None:  # type: ignore[no-untyped-def]
@@ -265,30 +265,6 @@ def _unit(deg: float) -> list[float]:
 
     return [math.cos(math.radians(deg)), math.sin(math.radians(deg))]
 
-
-def test_stored_vectors_come_back_and_feedback_turns_the_question(settings) -> None:  # type: ignore[no-untyped-def]
-    # On embedded Chroma and a `chroma run` server. The question points at 0 degrees; its three nearest passages sit
-    # at 20-30 degrees, so feedback turns it a few degrees their way: Y (45) then beats X (-35), which the bare
-    # question ranks first of the two.
-    from bot.retrieve import feedback_rerank
-    from indexer.vectorstore import VectorStore
-
-    store = VectorStore(settings, model_id="test-2d")
-    angles = {"d1::a": 20, "d1::b": 25, "d1::c": 30, "d2::x": -35, "d2::y": 45}
-    store.add_vectors(list(angles), [_unit(a) for a in angles.values()], list(angles),
-                      [{"doc_id": pid.split("::")[0]} for pid in angles])
-    q = _unit(0)
-    found, vectors = store.query_with_vectors(q, 5)
-    assert found == store.query(q, 5)
-    assert [pid for pid, _ in found] == ["d1::a", "d1::b", "d1::c", "d2::x", "d2::y"]
-    for (pid, _), v in zip(found, vectors, strict=True):  # each passage with its own stored vector
-        assert list(v) == pytest.approx(_unit(angles[pid]), abs=1e-6)
-    assert feedback_rerank(q, found, vectors, weight=0.0) == found
-    assert [pid for pid, _ in feedback_rerank(q, found, vectors, weight=0.3)] == ["d1::a", "d1::b", "d1::c", "d2::y", "d2::x"]
-    only, only_vectors = store.query_with_vectors(q, 5, doc_ids=["d2"])
-    assert {pid for pid, _ in feedback_rerank(q, only, only_vectors, weight=0.3)} == {"d2::x", "d2::y"}
-    nothing, no_vectors = store.query_with_vectors(q, 5, doc_ids=[])
-    assert nothing == [] and len(no_vectors) == 0
 
 
 def test_collections_are_cosine_with_the_configured_search_breadth_and_old_ones_are_brought_to_it(settings) -> None:  # type: ignore[no-untyped-def]

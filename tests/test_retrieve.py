@@ -292,12 +292,10 @@ def test_the_best_passages_are_re_ranked_by_what_they_say_together(retriever: Re
     # Rank fusion knows where each list put a passage, not whether it says the question's words together. The DSL's
     # export-control article shares "export" with this question and fusion puts it first; the article on the result
     # of a data-export security assessment says "result", "security assessment" and "export" in one sentence.
-    import bot.retrieve as retrieve
+    from bot.tuning import DEFAULT, Tuning
 
     q = "Can a data handler dispute the result of the export security assessment?"
-    monkeypatch.setattr(retrieve, "EVIDENCE_RERANK", 0.0)
-    fused = retriever.search(q, k=10)
-    monkeypatch.undo()
+    fused = Retriever(retriever.settings, embedder=retriever.embedder, tuning=Tuning(evidence_rerank=0.0)).search(q, k=10)
     ranked = retriever.search(q, k=10)
     assert {h.passage_id for h in ranked.hits} == {h.passage_id for h in fused.hits}  # the same pool, re-ordered
     assert (fused.hits[0].doc.doc_id, fused.hits[0].section_number) == ("dsl_2021_en", 25)
@@ -308,7 +306,7 @@ def test_the_best_passages_are_re_ranked_by_what_they_say_together(retriever: Re
     # Each hit's score is its fused score times 1 + EVIDENCE_RERANK x coverage, and the hits are in that order.
     base = {h.passage_id: h.score for h in fused.hits}
     for h in ranked.hits:
-        assert h.score == pytest.approx(base[h.passage_id] * (1 + retrieve.EVIDENCE_RERANK * min(max(h.coverage or 0, 0), 1)))
+        assert h.score == pytest.approx(base[h.passage_id] * (1 + DEFAULT.evidence_rerank * min(max(h.coverage or 0, 0), 1)))
     assert [h.score for h in ranked.hits] == sorted((h.score for h in ranked.hits), reverse=True)
     # The answer's abstention still asks the passages fusion ranked first (bot/answer.py).
-    assert [h.passage_id for h in ranked.leading] == [h.passage_id for h in fused.hits[:retrieve.LEADING]]
+    assert [h.passage_id for h in ranked.leading] == [h.passage_id for h in fused.hits[:DEFAULT.leading]]
