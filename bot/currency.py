@@ -131,7 +131,14 @@ class Currency:
             new = self.lineage.docs[x.new]
             if new.start and new.start <= day:
                 return f"superseded by {_instrument(new)} on {new.start}"
-        return None
+        parts = []
+        for x in self.lineage.successors(doc_id, ("partly_supersedes",)):
+            new = self.lineage.docs[x.new]
+            if new.start and new.start <= day:
+                which = f"{_articles_word(x.articles, d.language)} superseded" if x.articles else \
+                    "Partly superseded (where they differ)"
+                parts.append(f"{which} by {_instrument(new)} on {new.start}")
+        return "; ".join(parts) or None
 
     # --- articles ----------------------------------------------------------------------------------------
     def article_map(self, old: str, new: str) -> ArticleMap:
@@ -203,6 +210,8 @@ class Currency:
             if st is not None:
                 return st.words[0].upper() + st.words[1:]
         words = self.doc_words(doc_id, day)
+        if words and section_number is not None and self.lineage.docs[doc_id].status == "partly_superseded":
+            words = f"this article still applies; {words[0].lower()}{words[1:]}"
         return words[0].upper() + words[1:] if words else None
 
     def replacement(self, doc_id: str, section_number: int | None, day: str | None = None) -> tuple[str, list[int]] | None:
