@@ -127,7 +127,9 @@ class Currency:
         if d.is_draft:
             words = self.draft_words(doc_id, day)
             return "Draft for comment, not in force" + (f"; {words}" if words else "")
-        for x in self.lineage.successors(doc_id, ("supersedes",)):
+        full = self.lineage.successors(doc_id, ("supersedes",))
+        for x in sorted(full, key=lambda x: (self.lineage.docs[x.new].start or "9999",
+                                             self.lineage.docs[x.new].language != d.language)):
             new = self.lineage.docs[x.new]
             if new.start and new.start <= day:
                 return f"superseded by {_instrument(new)} on {new.start}"
