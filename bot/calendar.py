@@ -126,3 +126,25 @@ def calendar_ics_for(settings: Any, engine: Any) -> bytes:
 
     cur = from_ledger(Ledger(engine), load_glossary(settings.resolved_glossary))
     return to_ics(calendar_entries(cur))
+
+
+def calendar_endpoint(settings: Any, engine: Any) -> Any:
+    """The /calendar.ics handler (environ -> status, headers, body), or None when REGWATCH_CALENDAR_TOKEN is unset:
+    a calendar app cannot sign its requests the way Slack does, so a secret in the URL is what guards the feed."""
+    import hmac
+    from urllib.parse import parse_qs
+
+    secret = settings.calendar_token.get_secret_value() if settings.calendar_token else ""
+    if not secret:
+        return None
+
+    def handle(environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+        given = (parse_qs(environ.get("QUERY_STRING") or "").get("token") or [""])[0]
+        if not hmac.compare_digest(given.encode(), secret.encode()):
+            return "403 Forbidden", [("Content-Type", "text/plain; charset=utf-8")], \
+                b"wrong or missing token: subscribe to /calendar.ics?token=<REGWATCH_CALENDAR_TOKEN>\n"
+        body = calendar_ics_for(settings, engine)
+        return "200 OK", [("Content-Type", "text/calendar; charset=utf-8"),
+                          ("Content-Disposition", 'inline; filename="regwatch.ics"')], body
+
+    return handle

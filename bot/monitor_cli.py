@@ -63,8 +63,14 @@ def changes_cmd(
     for k in kind or []:
         if k not in CHANGE_KINDS:
             raise RegwatchError(f"unknown change kind {k!r}", hint=f"choose from {', '.join(CHANGE_KINDS)}")
-    rows = Ledger(get_engine(load_settings())).changes_since(parse_since(since, utcnow()) if since else None, kind or None)
-    items = [_change_json(r) for r in rows]
+    ledger = Ledger(get_engine(load_settings()))
+    rows = ledger.changes_since(parse_since(since, utcnow()) if since else None, kind or None)
+    from .currency import from_ledger
+
+    cur = from_ledger(ledger) if rows else None
+    # What is current about each document today, in the words answers and digests use (bot/currency.py).
+    items = [{**_change_json(r), "now": cur.doc_words(r["doc_id"]) if cur and r["doc_id"] in cur.lineage.docs else None}
+             for r in rows]
     if as_json:
         emit_json(items)
         return
@@ -73,6 +79,8 @@ def changes_cmd(
     for c in items:
         sections = c["changed_sections"] or {}
         console.print(f"[bold]{c['detected_at'][:16]}[/bold] {c['kind']:14} {c['title']} [dim]({c['doc_id']}, {c['status']})[/dim]")
+        if c["now"]:
+            console.print(f"    [yellow]now: {c['now']}[/yellow]", highlight=False)
         console.print(f"    {c['summary']}")
         for label in ("added", "changed", "removed"):
             if sections.get(label):
