@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 
 MAPPING_KINDS = ("unchanged", "moved", "amended", "split", "merged", "new", "repealed")
 MATCH = 0.5  # similarity (0..1) of the whole texts above which two articles are one article, edited
-PIECE = 0.7  # a leftover article whose best piece is this similar to part of another was folded into / out of it
+PIECE = 0.8  # a leftover article whose best piece is this similar to part of another was folded into / out of it
+REWRITTEN = 0.7  # the same, for a leftover whose best match is a new article that matched nothing else
 MIN_PIECE = 16  # folded characters
 CITED_PIECE = 0.4  # the lower bar for a leftover that cites what a piece of the new article cites
 ORDER_PULL = 0.05  # at most this much similarity is added for a pair that keeps the instrument's order
@@ -153,7 +154,9 @@ def map_articles(old: list[Article], new: list[Article]) -> ArticleMap:
                 s = 1.0 if _piece_score(fo[i], pieces_o[i], fn[j], pieces_n[j]) >= CITED_PIECE else 0.0
             else:
                 j, s = _best(fo[i], pieces_o[i], fn, pieces_n)
-            if s >= PIECE:
+            # Into an article that has a match of its own: merged, on strong evidence only; into one that has none:
+            # the same article rewritten (the 2022 Measures' 2-year validity article is the 2024 Provisions' 3-year one).
+            if s >= (PIECE if j in matched_new else REWRITTEN):
                 merged.setdefault(j, []).append(i)
     for j in range(len(new)):
         if j not in matched_new and j not in merged:
@@ -180,8 +183,7 @@ def map_articles(old: list[Article], new: list[Article]) -> ArticleMap:
         links.append(_link(kind, [old[i] for i in olds], [new[j]], score))
     links += [_link("repealed", [old[i]], [], None) for i in range(len(old)) if i not in taken_old]
     links += [_link("new", [], [new[j]], None) for j in range(len(new)) if j not in taken_new]
-    links.sort(key=lambda x: _order(x, old, new))
-    return ArticleMap(old, new, links)
+    return ArticleMap(old, new, _order(links, old, new))
 
 
 def _assign(fo: list[str], fn: list[str], sim: Any = None) -> dict[int, int]:
@@ -203,12 +205,26 @@ def _assign(fo: list[str], fn: list[str], sim: Any = None) -> dict[int, int]:
     return {int(i): int(j) for i, j in zip(rows, cols, strict=True) if sim[i, j] >= MATCH}
 
 
-def _order(x: ArticleLink, old: list[Article], new: list[Article]) -> float:
-    """Old articles in their order; a new article right after the old article its predecessor came from."""
-    if x.old:
-        return float(next(i for i, a in enumerate(old) if a.number == x.old[0] and a.label == x.old_labels[0]))
-    j = next(i for i, a in enumerate(new) if a.number == x.new[0] and a.label == x.new_labels[0])
-    return j / max(1, len(new)) * len(old) + 0.5
+def _order(links: list[ArticleLink], old: list[Article], new: list[Article]) -> list[ArticleLink]:
+    """Old articles in their order; a new article right after the old article that the new article before it came
+    from (so the 2026 CSL's new Article 3 is listed between the 2016 Articles 2 and 3)."""
+    def at(arts: list[Article], number: int | None, label: str) -> int:
+        return next(i for i, a in enumerate(arts) if a.number == number and a.label == label)
+
+    came_from: dict[int, float] = {}
+    for x in links:
+        for n, lab in zip(x.new, x.new_labels, strict=True):
+            if x.old:
+                came_from[at(new, n, lab)] = float(at(old, x.old[0], x.old_labels[0]))
+    keys = []
+    for x in links:
+        if x.old:
+            keys.append((float(at(old, x.old[0], x.old_labels[0])), 0, 0))
+            continue
+        j = at(new, x.new[0], x.new_labels[0])
+        before = [came_from[k] for k in came_from if k < j]
+        keys.append((max(before) if before else -1.0, 1, j))
+    return [x for _, x in sorted(zip(keys, links, strict=True), key=lambda p: p[0])]
 
 
 def _pieces(a: Article) -> list[str]:
