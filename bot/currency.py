@@ -213,7 +213,7 @@ class Currency:
                 return st.words[0].upper() + st.words[1:]
         words = self.doc_words(doc_id, day)
         if words and section_number is not None and self.lineage.docs[doc_id].status == "partly_superseded":
-            words = f"this article still applies; {words[0].lower()}{words[1:]}"
+            words = f"this article still applies; {words}"
         return words[0].upper() + words[1:] if words else None
 
     def replacement(self, doc_id: str, section_number: int | None, day: str | None = None) -> tuple[str, list[int]] | None:
@@ -270,15 +270,23 @@ def apply_currency(retriever: Retriever, hits: list[Hit], filters: Filters | Non
     superseded article ranks below the article that replaced it. Returns the hits re-sorted."""
     if not hits:
         return hits
+    from .retrieve import STATUS_PRIOR
+
     cur = currency_for(retriever)
-    day = (filters.as_of if filters is not None else None) or today()
+    as_of = filters.as_of if filters is not None else None
+    day = as_of or today()
     by_place = {(h.doc.doc_id, h.section_number): h for h in hits}
     for h in hits:
         if h.doc.doc_id not in cur.lineage.docs:
             continue
         number = h.section_number if h.section_kind == "article" else None
         words = cur.caveat(h.doc.doc_id, number, day)
-        if words:
+        if as_of and cur.in_force_on(h.doc.doc_id, as_of):
+            # In force that day: the ledger's status (today's) neither lowers its rank nor warns about it; what
+            # happened to it later is a later day's news.
+            h.score /= STATUS_PRIOR.get(h.doc.status, 1.0)
+            h.caveat, h.superseded_by = words, []
+        elif words:
             h.caveat = words
         rep = cur.replacement(h.doc.doc_id, number, day)
         if rep is None or h.via == "reference":
