@@ -172,6 +172,10 @@ class Currency:
                 continue
             if x.kind == "supersedes" and self._prefer_other_language(doc_id, x):
                 continue
+            if number in x.to_articles:  # front matter said which articles replaced it
+                by = x.to_articles[number]
+                return ArticleStatus(f"superseded by {_instrument(new)} {_articles_word(by, new.language)} on {new.start}",
+                                     x.new, by, new.start)
             link = self.article_map(doc_id, x.new).of_old(number)
             by = [n for n in (link.new if link else []) if n is not None]
             if link is not None and link.kind == "repealed" and x.kind == "supersedes":

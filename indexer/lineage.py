@@ -50,6 +50,7 @@ class Link:
     source: str  # "front matter" | "note" | "text" | "title"
     evidence: str = ""
     articles: list[int] = field(default_factory=list)  # old articles concerned, when only some are
+    to_articles: dict[int, list[int]] = field(default_factory=dict)  # old article -> new ones, when front matter says
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -216,7 +217,10 @@ def build_lineage(docs: list[Doc], text_of: Callable[[str], str], glossary: Glos
         if arts:
             for ref in [*(m.get("superseded_by") or []), *_as_list(extra.get("superseded_articles_by"))]:
                 add(d.doc_id, resolve_ref(by_id, ref), "partly_supersedes", "front matter",
-                    f"superseded_articles: {arts}", arts)
+                    f"superseded_articles: {extra.get('superseded_articles')}", arts)
+                for x in links:
+                    if x.old == d.doc_id and x.new == resolve_ref(by_id, ref):
+                        x.to_articles.update(_article_targets(extra.get("superseded_articles")))
         note = str(extra.get("note") or "")
         for line in re.split(r"(?<=[.;。；])\s*", note):
             got = _parse_note(line)
@@ -251,6 +255,18 @@ def _articles(v: Any) -> list[int]:
         n = int(s) if s.isdigit() else zh_to_int(s.removeprefix("第").removesuffix("条"))
         if n:
             out.append(n)
+    return out
+
+
+def _article_targets(v: Any) -> dict[int, list[int]]:
+    """`superseded_articles: {4: 7, 14: [9]}` -> {4: [7], 14: [9]}; a plain list names no targets."""
+    if not isinstance(v, dict):
+        return {}
+    out = {}
+    for k, t in v.items():
+        olds, news = _articles([k]), _articles(t if isinstance(t, list) else [t])
+        if olds and news:
+            out[olds[0]] = news
     return out
 
 

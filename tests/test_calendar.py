@@ -215,3 +215,39 @@ def test_digest_look_ahead_is_a_setting(ledger_env: tuple[Settings, Any, Path], 
     assert any(u["doc_id"] == "later" for u in got["upcoming"]) is listed  # takes effect in 150 days
     draft = next(u for u in got["upcoming"] if u["doc_id"] == "draft")
     assert draft["words"] == f"Draft for comment, not in force; open for comment until {day(20)}"
+
+
+def test_slack_ask_as_of_over_http(bot: Any) -> None:
+    """`/regwatch ask --as-of …` through the real Bolt app over loopback HTTP: the asker gets the day as a filter."""
+    from slack_peer import command, send_form
+
+    from bot.slack import messages as msg
+
+    reply = send_form(bot.url, command("ask --as-of 2025-06-01 What did the CSL require?",
+                                       response_url=bot.peer.response_url("cmd")))
+    assert reply.status == 200 and reply.json()["text"] == msg.THINKING
+    bot.peer.wait_for(lambda: bot.peer.of("response_url"), what="the ephemeral answer")
+    assert bot.asker.questions == ["What did the CSL require?"]
+    assert bot.asker.filters[0].as_of == "2025-06-01"
+    bad = send_form(bot.url, command("ask --as-of 2025-13-01 What did the CSL require?"))
+    assert "is not a date" in bad.json()["text"]
+
+
+def test_changes_say_what_is_current(ledger_env: tuple[Settings, Any, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """`regwatch changes` says of each changed document what the answers and digests say of it."""
+    from sqlalchemy import insert
+
+    from bot.cli import app
+    from indexer.db import utcnow
+    from indexer.schema import changes
+
+    settings, engine, _ = ledger_env
+    with engine.begin() as c:
+        c.execute(insert(changes).values(doc_id="closed", kind="new_draft", title="数据安全审计指南（征求意见稿）",
+                                         status="draft", detected_at=utcnow(), summary="New draft for comment."))
+    monkeypatch.setenv("REGWATCH_DATA_DIR", str(settings.data_dir))
+    res = CliRunner().invoke(app, ["changes", "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)[0]["now"] == "Draft for comment, not in force; comment period closed 2025-02-21"
+    text = CliRunner().invoke(app, ["changes"]).output
+    assert "now: Draft for comment, not in force; comment period closed 2025-02-21" in text

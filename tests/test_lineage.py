@@ -281,8 +281,28 @@ effective: '2020-10-01'
 """
 
 
+INTERIM = """---
+title: 数据出境审计临时措施
+doc_type: regulation
+status: partly_superseded
+language: zh
+published: '2024-01-01'
+effective: '2024-02-01'
+superseded_by: rules/audit
+superseded_articles:
+  2: 4
+  3: [2, 4]
+---
+第一条 为了开展数据出境审计，制定本措施。
+
+第二条 未开展审计的，处十万元以下罚款。
+
+第三条 处理10万人以上个人信息的，应当每年审计一次。
+"""
+
+
 def write_corpus(root: Path) -> Path:
-    files = {"drafts/audit-draft.md": DRAFT, "rules/audit.md": FINAL, "rules/old-rule.md": OLD_RULE,
+    files = {"rules/interim.md": INTERIM, "drafts/audit-draft.md": DRAFT, "rules/audit.md": FINAL, "rules/old-rule.md": OLD_RULE,
              "drafts/en-audit-draft.md": EN_DRAFT, "rules/en-audit.md": EN_FINAL,
              "standards/gbt-35273-2017.md": STD_OLD, "standards/gbt-35273-2020.md": STD_NEW}
     for rel, text in files.items():
@@ -352,3 +372,16 @@ def test_date_in_question(question: str, day: str, rest: str) -> None:
 @pytest.mark.parametrize("question", ["What is the 2025 threshold?", "PIPL Article 38", "on 31 February 2025", "GB/T 35273-2020"])
 def test_no_date_in_question(question: str) -> None:
     assert date_in_question(question) is None
+
+
+def test_superseded_articles_in_front_matter(small: Currency) -> None:
+    links = small.lineage.successors("interim")
+    assert [(x.new, x.kind, x.articles, x.to_articles) for x in links] == [
+        ("audit", "partly_supersedes", [2, 3], {2: [4], 3: [2, 4]})]
+    assert small.article_status("interim", 2, "2025-08-01").words == \
+        "superseded by 数据出境合规审计办法 Article 4 on 2025-07-01"  # type: ignore[union-attr]
+    assert small.article_status("interim", 3, "2025-08-01").words.endswith("Articles 2, 4 on 2025-07-01")  # type: ignore[union-attr]
+    assert small.article_status("interim", 1, "2025-08-01") is None
+    assert small.article_status("interim", 2, "2025-06-01") is None  # the replacement took effect on 1 July
+    assert small.in_force_on("interim", "2025-08-01")  # its other articles still apply
+

@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
+from indexer.errors import RegwatchError
 
 pytestmark = pytest.mark.slow
 LOCALISATION_ZH = "关键信息基础设施的运营者收集和产生的个人信息和重要数据应当在哪里存储？"
@@ -22,6 +23,8 @@ def cli(shared_index, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyp
 
     def run(*args: str, code: int = 0) -> Any:
         res = CliRunner().invoke(app, list(args))
+        if code == 2 and isinstance(res.exception, RegwatchError):
+            return f"{res.exception.message} {res.exception.hint}"  # main() prints these and exits 2
         assert res.exit_code == code, res.output
         return json.loads(res.stdout) if "--json" in args and code == 0 else res.output
 
