@@ -230,7 +230,8 @@ def build_lineage(docs: list[Doc], text_of: Callable[[str], str], glossary: Glos
                     if new != d.doc_id and by_id[new].sort_key >= d.sort_key:
                         add(d.doc_id, new, "partly_supersedes", "note", line.strip(), arts)
     for d in docs:
-        _from_text(d, text_of(d.doc_id), by_id, add)
+        if d.doc_type not in ("commentary", "news") and not d.is_draft:  # only rules repeal or override rules
+            _from_text(d, text_of(d.doc_id), by_id, add)
     _drafts_to_finals(docs, add)
     _translations(docs, add)
     return Lineage(docs, links)
