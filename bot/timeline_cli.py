@@ -138,11 +138,18 @@ def instrument_diff(a: str, b: str, *, article: int | None, as_json: bool) -> No
             emit_json(out)
             return
         to = ", ".join(link.new_labels) or "—"
-        console.print(f"[bold]{src.label}[/bold] of {head['old_title']} -> [bold]{to}[/bold] of {head['new_title']}:"
-                      f" {kind}" + (f" (similarity {link.similarity:.2f})" if link.similarity is not None else ""),
-                      highlight=False)
+        others = [lab for lab in link.old_labels if lab != src.label]
+        with_ = f" (with {', '.join(others)})" if others else ""
+        console.print(f"[bold]{src.label}[/bold]{with_} of {head['old_title']} -> [bold]{to}[/bold] of "
+                      f"{head['new_title']}: {kind}"
+                      + (f" (similarity {link.similarity:.2f})" if link.similarity is not None else ""), highlight=False)
         if not targets:
             console.print(src.text, markup=False, highlight=False)
+            return
+        if all(op == "=" for op, _ in ops):
+            console.print("[dim]wording unchanged (citations of other articles follow the new numbering)[/dim]")
+        if not console.is_terminal:  # a file or a pipe: the [-removed-]{+added+} marks, which survive without colour
+            console.print(render_word_diff(ops), markup=False, highlight=False)
             return
         from rich.text import Text
 
@@ -150,7 +157,6 @@ def instrument_diff(a: str, b: str, *, article: int | None, as_json: bool) -> No
         for op, s in ops:
             t.append(s, style="" if op == "=" else "red strike" if op == "-" else "green bold")
         console.print(t)
-        console.print("[dim]plain:[/dim] " + render_word_diff(ops), markup=True, highlight=False)
         return
     links = [x.to_json() | ({"kind": "not replaced"} if partial and x.kind == "repealed" else {}) for x in amap.links]
     out = {**head, "counts": amap.counts(), "links": links}
