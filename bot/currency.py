@@ -228,7 +228,8 @@ class Currency:
 
 
 def _instrument(d: Doc) -> str:
-    return d.name
+    # The full title: short titles are ambiguous across versions ('网络安全法' is the 2016 law's name too).
+    return d.title
 
 
 def _one_per_language(docs: list[Doc], lang: str) -> list[Doc]:

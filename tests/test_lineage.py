@@ -163,7 +163,7 @@ def test_article_status_words(shared: Currency) -> None:
     assert shared.article_status(MEASURES_2022, 4, "2023-06-01") is None  # before the Provisions
     assert shared.article_status(MEASURES_2022, 2, "2025-06-01") is None  # not one of the overridden articles
     assert "still applies" in (shared.caveat(MEASURES_2022, 2, "2025-06-01") or "")
-    assert shared.article_status(CSL_2016, 37, "2026-02-01").words == "superseded by 网络安全法 Article 39 on 2026-01-01"  # type: ignore[union-attr]
+    assert shared.article_status(CSL_2016, 37, "2026-02-01").words == "superseded by 中华人民共和国网络安全法（2025年修正） Article 39 on 2026-01-01"  # type: ignore[union-attr]
     assert shared.article_status(CSL_2016, 37, "2025-06-01") is None
 
 

@@ -43,10 +43,10 @@ def test_lineage_of_the_csl(cli: Any) -> None:
     chain = {r["doc_id"]: r for r in out["chain"]}
     assert list(chain)[0] == "csl_2016_zh"
     assert chain["csl_2016_zh"]["in_force_from"] == "2017-06-01" and chain["csl_2016_zh"]["in_force_to"] == "2025-12-31"
-    assert chain["csl_2016_zh"]["words"] == "superseded by 网络安全法 on 2026-01-01"
+    assert chain["csl_2016_zh"]["words"] == "superseded by 中华人民共和国网络安全法（2025年修正） on 2026-01-01"
     assert chain["csl_2026-consolidated_zh"]["in_force_to"] is None
     draft = chain["cac_2025-03-28_csl-amendment-draft-2nd-round"]
-    assert draft["words"] == "Draft for comment, not in force; comment period closed 2025-04-27; finalised as 网络安全法"
+    assert draft["words"] == "Draft for comment, not in force; comment period closed 2025-04-27; finalised as 中华人民共和国网络安全法（2025年修正）"
     kinds = {(x["old"], x["new"], x["kind"]) for x in out["links"]}
     assert ("csl_2016_zh", "csl_2026-consolidated_zh", "supersedes") in kinds
     assert ("cac_2025-03-28_csl-amendment-draft-2nd-round", "csl_2026-consolidated_zh", "final_of") in kinds
