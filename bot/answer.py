@@ -86,6 +86,7 @@ class Asker:
         if not q:
             return Answer(question=question, answer=ABSTAIN_TEXT, abstained=True, citations=[],
                           timings_ms={"total": _ms(t0)})
+        q, filters, as_of_note = self._point_in_time(q, filters)
         ret = self.retriever.search(q, k=k, filters=filters)
         refs = ret.query.refs
         if refs.bare_articles and not refs.explicit and not _asks_more(ret.query):
@@ -102,8 +103,9 @@ class Asker:
         answer = self.compose(question, scored, support)
         # Named articles that do not exist, or that the filters leave out, are said so first: an answer without
         # them must not read as if it were theirs.
-        notes = ([missing_text(ret.missing)] if ret.missing else []) + (
-            [left_out_text(ret.filtered_out)] if ret.filtered_out else [])
+        notes = ([as_of_note] if as_of_note else []) + ([missing_text(ret.missing)] if ret.missing else []) + (
+            [left_out_text(ret.filtered_out)] if ret.filtered_out and not as_of_note else [])
+        self._in_force(answer, filters)
         if notes:
             answer.answer = " ".join(notes) + (" " if answer.abstained else "\n") + answer.answer
         timings = dict(ret.timings_ms)
@@ -111,6 +113,29 @@ class Asker:
         timings["total"] = _ms(t0)
         answer.timings_ms = timings
         return check(answer)
+
+    # --- point in time (bot/currency.py) -------------------------------------------------------------------
+    def _point_in_time(self, q: str, filters: Filters | None) -> tuple[str, Filters | None, str | None]:
+        """An as-of day (from --as-of, or a date the question names) narrows the search to the texts in force that
+        day; returns the question to search, the filters and the sentence the answer opens with."""
+        from indexer.glossary import question_language
+
+        from .currency import as_of_filters, as_of_note, currency_for, date_in_question
+
+        day = filters.as_of if filters is not None else None
+        named = None if day else date_in_question(q)
+        if named:
+            day, q = named[0], named[1] or q
+        if not day:
+            return q, filters, None
+        cur = currency_for(self.retriever)
+        return q, as_of_filters(cur, filters, day), as_of_note(cur, day, question_language(q), from_question=bool(named))
+
+    def _in_force(self, answer: Answer, filters: Filters | None) -> None:
+        from .currency import annotate_citations, currency_for
+
+        if answer.citations:
+            annotate_citations(currency_for(self.retriever), answer.citations, filters.as_of if filters else None)
 
     # --- evidence ----------------------------------------------------------------------------------------
     def unknown_subjects(self, q: Query) -> list[str]:

@@ -132,7 +132,7 @@ def _register_optional() -> None:
     """Commands that live in their own modules register themselves here (kept import-light)."""
     import importlib
 
-    for mod in ("bot.commands", "bot.monitor_cli", "bot.slack.cli", "bot.ops"):
+    for mod in ("bot.commands", "bot.monitor_cli", "bot.timeline_cli", "bot.slack.cli", "bot.ops"):
         try:
             m = importlib.import_module(mod)
         except ModuleNotFoundError as e:

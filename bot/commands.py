@@ -51,6 +51,7 @@ def ask_cmd(
     effective_to: Annotated[str | None, typer.Option("--effective-to", help="Effective on or before YYYY-MM-DD.")] = None,
     published_from: Annotated[str | None, typer.Option("--published-from", help="Published on or after YYYY-MM-DD.")] = None,
     published_to: Annotated[str | None, typer.Option("--published-to", help="Published on or before YYYY-MM-DD.")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Answer from the texts in force on YYYY-MM-DD (drafts open for comment that day are named beside). A date in the question does the same.")] = None,
 ) -> None:
     """Answer a compliance question, quoting the passages it relies on.
 
@@ -58,7 +59,8 @@ def ask_cmd(
     version, status and link. When no passage supports an answer, regwatch says so instead of guessing.
 
     Examples: [bold]regwatch ask "PIPL Article 38"[/bold] ·
-    [bold]regwatch ask "数据出境安全评估的有效期是多久？" --status in_force --json[/bold]
+    [bold]regwatch ask "数据出境安全评估的有效期是多久？" --status in_force --json[/bold] ·
+    [bold]regwatch ask "What did the CSL require for data localisation?" --as-of 2025-06-01[/bold]
     """
     from .cli import emit_json, load_settings
 
@@ -70,6 +72,7 @@ def ask_cmd(
         jurisdiction=_split(jurisdiction), topics=_split(topic), doc_id=_split(doc_id),
         effective_from=_date(effective_from, "--effective-from"), effective_to=_date(effective_to, "--effective-to"),
         published_from=_date(published_from, "--published-from"), published_to=_date(published_to, "--published-to"),
+        as_of=_date(as_of, "--as-of"),
     )
     for lo, hi, name in ((filters.effective_from, filters.effective_to, "--effective-from"),
                          (filters.published_from, filters.published_to, "--published-from")):

@@ -55,12 +55,13 @@ class Digest:
         if self.is_empty:
             lines.append(f"Nothing new, and no effective dates or comment deadlines in the next {self.horizon_days} days.")
         for c in self.changes:
-            lines.append(f"  [{c['kind']}] {c['title']}" + (f"  {c['url']}" if c.get("url") else ""))
+            lines.append(f"  [{c['kind']}] {c['title']}" + (f" ({c['words']})" if c.get("words") else "")
+                         + (f"  {c['url']}" if c.get("url") else ""))
         if self.upcoming:
             lines.append(f"Coming up in the next {self.horizon_days} days:")
             for u in self.upcoming:
                 what = "takes effect" if u["what"] == "effective" else "comments due"
-                lines.append(f"  {u['date']} {what}: {u['title']}")
+                lines.append(f"  {u['date']} {what}: {u['title']}" + (f" ({u['words']})" if u.get("words") else ""))
         return "\n".join(lines)
 
 
@@ -101,11 +102,13 @@ def render_digest(
             select(changes).where(changes.c.detected_at > since, changes.c.detected_at <= now).order_by(changes.c.change_id)
         ).mappings().all()
     digest = Digest(since=since, now=now, horizon_days=horizon_days)
+    words = _status_words(engine, now.date().isoformat())
     for r in rows:
         meta = (docs.get(r["doc_id"]) or {}).get("meta") or {}
         if change_matches(subscription or {}, r, meta):
             digest.changes.append(
-                {k: r[k] for k in ("change_id", "doc_id", "kind", "title", "doc_type", "status", "url", "summary")}
+                {**{k: r[k] for k in ("change_id", "doc_id", "kind", "title", "doc_type", "status", "url", "summary")},
+                 "words": words(r["doc_id"])}
             )
     today, until = now.date(), now.date() + timedelta(days=horizon_days)
     for doc_id, d in docs.items():
@@ -115,9 +118,24 @@ def render_digest(
         for what in ("effective", "comment_deadline"):
             day = _iso_day(meta.get(what))
             if day and today <= day <= until:
-                digest.upcoming.append({"date": day.isoformat(), "what": what, "doc_id": doc_id, "title": d["title"], "url": meta.get("url")})
+                digest.upcoming.append({"date": day.isoformat(), "what": what, "doc_id": doc_id, "title": d["title"],
+                                        "url": meta.get("url"), "words": words(doc_id)})
     digest.upcoming.sort(key=lambda u: (u["date"], u["title"]))
     return digest
+
+
+def _status_words(engine: Engine, day: str) -> Any:
+    """doc_id -> what is current about it on `day` ("superseded by … on …", "comment period closed …"), the words
+    answers and `regwatch changes` use (bot/currency.py); None when it is simply in force."""
+    from bot.currency import from_ledger
+    from indexer.ledger import Ledger
+
+    cur = from_ledger(Ledger(engine))
+
+    def words(doc_id: str) -> str | None:
+        return cur.doc_words(doc_id, day) if doc_id in cur.lineage.docs else None
+
+    return words
 
 
 def last_due(freq: str, hhmm: str | None, tz: str, now: datetime) -> datetime:
@@ -156,7 +174,8 @@ def run_due_digests(settings: Settings, client: WebClient, engine: Engine, now: 
             continue  # another process took it
         if docs is None:
             docs = load_documents(engine)
-        digest = render_digest(engine, last or due - PERIODS[row["digest"]], now, subscription=subs.get(row["channel_id"]), docs=docs)
+        digest = render_digest(engine, last or due - PERIODS[row["digest"]], now, subscription=subs.get(row["channel_id"]),
+                               docs=docs, horizon_days=settings.digest_horizon_days)
         if digest.is_empty and row["digest_skip_empty"]:
             continue
         text, messages = digest_messages(digest)

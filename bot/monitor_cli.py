@@ -63,8 +63,14 @@ def changes_cmd(
     for k in kind or []:
         if k not in CHANGE_KINDS:
             raise RegwatchError(f"unknown change kind {k!r}", hint=f"choose from {', '.join(CHANGE_KINDS)}")
-    rows = Ledger(get_engine(load_settings())).changes_since(parse_since(since, utcnow()) if since else None, kind or None)
-    items = [_change_json(r) for r in rows]
+    ledger = Ledger(get_engine(load_settings()))
+    rows = ledger.changes_since(parse_since(since, utcnow()) if since else None, kind or None)
+    from .currency import from_ledger
+
+    cur = from_ledger(ledger) if rows else None
+    # What is current about each document today, in the words answers and digests use (bot/currency.py).
+    items = [{**_change_json(r), "now": cur.doc_words(r["doc_id"]) if cur and r["doc_id"] in cur.lineage.docs else None}
+             for r in rows]
     if as_json:
         emit_json(items)
         return
@@ -73,6 +79,8 @@ def changes_cmd(
     for c in items:
         sections = c["changed_sections"] or {}
         console.print(f"[bold]{c['detected_at'][:16]}[/bold] {c['kind']:14} {c['title']} [dim]({c['doc_id']}, {c['status']})[/dim]")
+        if c["now"]:
+            console.print(f"    [yellow]now: {c['now']}[/yellow]", highlight=False)
         console.print(f"    {c['summary']}")
         for label in ("added", "changed", "removed"):
             if sections.get(label):
@@ -94,11 +102,30 @@ def _change_json(r: dict[str, Any]) -> dict[str, Any]:
 
 def diff_cmd(
     doc_id: Annotated[str, typer.Argument(help="The document's id (see `regwatch status`).")],
+    other: Annotated[str | None, typer.Argument(help="A second, linked document (see `regwatch lineage`): compare the two texts.")] = None,
     from_v: Annotated[int | None, typer.Option("--from", help="Older version (default: the one before --to).")] = None,
     to_v: Annotated[int | None, typer.Option("--to", help="Newer version (default: the current one).")] = None,
+    article: Annotated[int | None, typer.Option("--article", help="With two documents: this article of the older one, beside what it became, word by word.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the article-level diff as JSON.")] = False,
 ) -> None:
-    """Article-level diff between two versions of a document: articles added, removed and changed."""
+    """Article-level diff between two versions of a document, or between two linked documents.
+
+    One document: its versions (--from, --to): articles added, removed and changed. Two documents (an old law and
+    its consolidation, a draft and its final text, a measure and the provisions that override it): each old article
+    mapped to its new article by text, renumbering and all: unchanged, moved, amended, split, merged, new, repealed.
+
+    Examples: [bold]regwatch diff csl_2016_zh csl_2026-consolidated_zh[/bold] ·
+    [bold]regwatch diff csl_2016_zh csl_2026-consolidated_zh --article 37[/bold]
+    """
+    if other is not None:
+        if from_v is not None or to_v is not None:
+            raise typer.BadParameter("--from/--to compare versions of one document; give one document", param_hint="--from")
+        from .timeline_cli import instrument_diff
+
+        instrument_diff(doc_id, other, article=article, as_json=as_json)
+        return
+    if article is not None:
+        raise typer.BadParameter("--article needs two documents: `regwatch diff OLD NEW --article N`", param_hint="--article")
     from indexer.changes import describe_change
     from indexer.db import get_engine
     from indexer.ledger import Ledger

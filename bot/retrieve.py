@@ -477,6 +477,10 @@ class Retriever:
                 shown.duplicates = [h.passage_id, *(d for d in h.duplicates if d != twin)]
                 hits[i] = shown
         timings["rerank"] = _ms(t)
+        # Issue 22 hook: per-article status, as-of caveats, superseded articles below their replacements.
+        from .currency import apply_currency
+
+        hits = apply_currency(self, hits, filters)
         return Retrieval(q, hits[:k], timings, concepts, leading, missing, filtered_out)
 
     def rankings(self, q: Query, allow: list[str] | None, pool: int, timings: dict[str, float] | None = None,

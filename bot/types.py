@@ -25,6 +25,7 @@ class Filters:
     published_from: str | None = None
     published_to: str | None = None
     doc_id: list[str] = field(default_factory=list)
+    as_of: str | None = None  # ISO date: answer from the texts in force that day (bot/currency.py)
 
     def is_empty(self) -> bool:
         return not any(v for v in asdict(self).values())
@@ -52,6 +53,7 @@ class Citation:
     chapter_path: list[str] = field(default_factory=list)
     superseded_by: list[str] = field(default_factory=list)
     caveat: str | None = None  # "Draft for comment, not in force", "Superseded by ..."
+    in_force: str | None = None  # "in force from 2017-06-01 to 2025-12-31" (bot/currency.py)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

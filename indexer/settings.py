@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     slack_admins: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Slack user ids allowed to change subscriptions and sources (comma separated). Empty: everyone.")
     slack_channel_allowlist: Annotated[list[str], NoDecode] = Field(default_factory=list, description="If set, the bot only answers in these channel ids.")
     timezone: str = Field(default="Asia/Shanghai")
+    calendar_token: SecretStr | None = Field(default=None, description="Serve the deadline calendar at /calendar.ics?token=<this> in the Slack bot's HTTP mode (calendar apps subscribe to the URL). Unset: no calendar URL.")
+    digest_horizon_days: int = Field(default=30, ge=1, le=366, description="How many days ahead a digest lists effective dates and comment deadlines.")
 
     # --- operations ----------------------------------------------------------------------------------------
     log_level: str = Field(default="INFO")

@@ -81,13 +81,13 @@ def digest_messages(digest: Digest) -> tuple[str, list[list[Block]]]:
         lines = [msg.DIGEST_CHANGES.format(n=len(digest.changes))]
         for c in digest.changes:
             title = link(c.get("url"), c["title"]) if c.get("url") else esc(c["title"])
-            lines.append(f"• {kind_label(c['kind'])}: {title}")
+            lines.append(f"• {kind_label(c['kind'])}: {title}" + (f" _({esc(c['words'])})_" if c.get("words") else ""))
         blocks += section("\n".join(lines))
     if digest.upcoming:
         lines = [msg.DIGEST_UPCOMING.format(days=digest.horizon_days)]
         for u in digest.upcoming:
             what = msg.DIGEST_UPCOMING_EFFECTIVE if u["what"] == "effective" else msg.DIGEST_UPCOMING_DEADLINE
-            lines.append(f"• *{esc(u['date'])}* {what}: {esc(u['title'])}")
+            lines.append(f"• *{esc(u['date'])}* {what}: {esc(u['title'])}" + (f" _({esc(u['words'])})_" if u.get("words") else ""))
         blocks += section("\n".join(lines))
     text = msg.DIGEST_FALLBACK.format(n=len(digest.changes), m=len(digest.upcoming))
     return text, split_messages(blocks)

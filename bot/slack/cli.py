@@ -112,9 +112,11 @@ def _serve(settings: Settings, *, socket_mode: bool, host: str, port: int, deliv
 
 
 def _serve_http(app: Any, host: str, port: int, ops: Any = None) -> None:
+    from bot.calendar import calendar_endpoint
     from bot.slack.server import make_http_server
 
-    server = make_http_server(app, host, port, ops=ops)  # ops: /healthz checks and /metrics
+    calendar = calendar_endpoint(ops.settings, ops.engine) if ops is not None else None  # None: no token set
+    server = make_http_server(app, host, port, ops=ops, calendar=calendar)  # ops: /healthz checks and /metrics
     stop = threading.Event()
 
     def _stop(*_: Any) -> None:
@@ -137,14 +139,14 @@ def digest_command(
     post: str | None = typer.Option(None, "--post", help="Post to this Slack channel id instead of printing."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Changes since --since, plus effective dates and comment deadlines in the next 30 days."""
+    """Changes since --since, plus effective dates and comment deadlines in the next REGWATCH_DIGEST_HORIZON_DAYS days (30)."""
     from bot.digest import render_digest
     from indexer.db import get_engine, utcnow
 
     try:
         settings = _settings()
         now = utcnow()
-        digest = render_digest(get_engine(settings), parse_since(since, now), now)
+        digest = render_digest(get_engine(settings), parse_since(since, now), now, horizon_days=settings.digest_horizon_days)
         if post:
             # Imported only when posting, so slack_sdk stays off every other command's import path.
             from slack_sdk.errors import SlackApiError

@@ -63,6 +63,42 @@ def parse_subscription(args: str) -> SubscriptionSpec:
     return spec
 
 
+_AS_OF = re.compile(r"(?:^|\s)--as-of[=\s]+(\S+)")
+
+
+def parse_ask(args: str) -> tuple[str, str | None]:
+    """('what did the CSL require?', '2025-06-01') from '--as-of 2025-06-01 what did the CSL require?'."""
+    import datetime as dt
+
+    m = _AS_OF.search(args)
+    if not m:
+        return args.strip(), None
+    try:
+        day = dt.date.fromisoformat(m.group(1)).isoformat()
+    except ValueError as e:
+        raise UsageError(msg.AS_OF_BAD.format(value=esc(m.group(1)))) from e
+    return (args[: m.start()] + " " + args[m.end():]).strip(), day
+
+
+def calendar_text(settings: Settings, engine: Engine, *, days: int | None = None) -> str:
+    """The comment deadlines and effective dates of the next `days` days (default: a quarter), for Slack."""
+    import datetime as dt
+
+    from bot.calendar import SLACK_DAYS, calendar_entries
+    from bot.calendar import calendar_text as lines
+    from bot.currency import from_ledger
+    from indexer.glossary import load_glossary
+    from indexer.ledger import Ledger
+
+    days = days or SLACK_DAYS
+    today = dt.date.today()
+    cur = from_ledger(Ledger(engine), load_glossary(settings.resolved_glossary))
+    entries = calendar_entries(cur, start=today.isoformat(), end=(today + dt.timedelta(days=days)).isoformat())
+    if not entries:
+        return msg.CALENDAR_EMPTY.format(days=days)
+    return msg.CALENDAR_HEADER.format(days=days) + "\n" + lines(entries, markup="slack")
+
+
 def parse_digest(args: str) -> tuple[str | None, str | None, bool]:
     """(freq, HH:MM, skip_empty) from 'daily 09:00 skip-empty'; (None, None, False) for 'off'."""
     words = args.lower().split()
@@ -142,4 +178,6 @@ def run_quick(settings: Settings, engine: Engine, *, sub: str, args: str, channe
         return msg.DIGEST_SET.format(freq=freq, time=time, tz=settings.timezone, skip=msg.DIGEST_SKIP_NOTE if skip else "")
     if sub == "sources":
         return sources_text(settings)
+    if sub == "calendar":
+        return calendar_text(settings, engine)
     return msg.UNKNOWN_SUBCOMMAND.format(sub=esc(sub))

@@ -13,7 +13,7 @@ from bot.slack import messages as msg
 from bot.slack import posting, security, store
 from bot.slack.alert_blocks import ACTION_ALERT_ASK
 from bot.slack.answering import BotContext, answer_in_thread, ask_and_save
-from bot.slack.commands import run_quick, split_command
+from bot.slack.commands import UsageError, parse_ask, run_quick, split_command
 from bot.types import Filters
 
 
@@ -41,7 +41,11 @@ def register(app: App, ctx: BotContext) -> None:
         if sub != "help" and not _allowed(ctx, channel, command.get("channel_name")):
             text = msg.CHANNEL_NOT_ALLOWED
         elif sub == "ask":
-            text = msg.THINKING if args else msg.ASK_EMPTY
+            try:
+                question, _ = parse_ask(args)
+                text = msg.THINKING if question else msg.ASK_EMPTY
+            except UsageError as e:
+                text = str(e)
         else:
             text = run_quick(ctx.settings, ctx.engine, sub=sub, args=args, channel_id=channel, user_id=user)
         ack(text=text, response_type="ephemeral")  # only the person who typed the command sees it
@@ -51,8 +55,15 @@ def register(app: App, ctx: BotContext) -> None:
         channel = command.get("channel_id", "")
         if sub != "ask" or not question or not _allowed(ctx, channel, command.get("channel_name")):
             return
+        try:
+            question, as_of = parse_ask(question)
+        except UsageError:
+            return  # the ack said why
+        if not question:
+            return
         asked = ask_and_save(
             ctx, question, channel=channel, user=command.get("user_id"), what="answering /regwatch ask",
+            filters=Filters(as_of=as_of) if as_of else None,
             reply_failure=lambda text: respond(text=text, response_type="ephemeral", replace_original=False),
         )  # fmt: skip
         if asked is None:

@@ -29,6 +29,8 @@ HELP = "\n".join(
     [
         "*regwatch* answers questions from indexed Chinese laws, regulations, standards and drafts, and alerts this channel when new ones land.",
         "• `/regwatch ask QUESTION` – a cited answer only you can see, with a button to share it",
+        "• `/regwatch ask --as-of 2025-06-01 QUESTION` – answered from the texts in force on that day",
+        "• `/regwatch calendar` – comment deadlines and effective dates of the next 90 days",
         "• `/regwatch subscribe [topics:a,b] [issuers:TC260,CAC] [kinds:new_draft,new_standard]` – alerts for this channel",
         "• `/regwatch unsubscribe` – stop alerts here",
         "• `/regwatch subscriptions` – what this channel receives",
@@ -39,7 +41,10 @@ HELP = "\n".join(
     ]
 )
 UNKNOWN_SUBCOMMAND = "I don't know `{sub}`. " + "Try `/regwatch help`."
-ASK_EMPTY = "Usage: `/regwatch ask QUESTION`"
+ASK_EMPTY = "Usage: `/regwatch ask QUESTION` or `/regwatch ask --as-of YYYY-MM-DD QUESTION`"
+AS_OF_BAD = "`{value}` is not a date. Usage: `/regwatch ask --as-of YYYY-MM-DD QUESTION`"
+CALENDAR_HEADER = "*Comment deadlines and effective dates, next {days} days:*"
+CALENDAR_EMPTY = "No comment deadlines or effective dates in the next {days} days."
 NOT_ADMIN = "Sorry, only regwatch admins can change this channel's {what}. Ask one of: {admins}."
 CHANNEL_NOT_ALLOWED = "regwatch is not enabled in this channel. Ask an admin to add it to the allowlist."
 SUBSCRIBE_BAD = "I could not read that: {error}. Example: `/regwatch subscribe topics:cross-border,ai issuers:TC260 kinds:new_draft,new_standard`"

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 METRICS_PATH = "/metrics"
+CALENDAR_PATH = "/calendar.ics"
 
 
 class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
@@ -35,11 +36,13 @@ class _LoggingHandler(WSGIRequestHandler):
         log.debug("%s %s", self.address_string(), format % args)
 
 
-def make_wsgi_app(app: App, health: Callable[[], dict[str, Any]] | None = None, ops: Any = None) -> Callable[..., Iterable[bytes]]:
+def make_wsgi_app(app: App, health: Callable[[], dict[str, Any]] | None = None, ops: Any = None,
+                  calendar: Callable[[dict[str, Any]], tuple[str, list[tuple[str, str]], bytes]] | None = None,
+                  ) -> Callable[..., Iterable[bytes]]:
     """The WSGI callable: Slack's requests to Bolt, GET /healthz to a health answer, anything else 404.
 
     With `ops` (bot.health.Ops): /healthz checks the state store and Chroma (200, or 503 naming what failed) and
-    GET /metrics serves Prometheus metrics.
+    GET /metrics serves Prometheus metrics. With `calendar` (bot.calendar.calendar_endpoint): GET /calendar.ics.
     """
     bolt = SlackRequestHandler(app, path=EVENTS_PATH)
 
@@ -55,12 +58,17 @@ def make_wsgi_app(app: App, health: Callable[[], dict[str, Any]] | None = None, 
             body, content_type = ops.metrics()
             start_response("200 OK", [("Content-Type", content_type), ("Content-Length", str(len(body)))])
             return [body]
+        if path == CALENDAR_PATH and is_get and calendar is not None:
+            status, headers, body = calendar(environ)
+            start_response(status, [*headers, ("Content-Length", str(len(body)))])
+            return [body]
         return bolt(environ, start_response)
 
     return wsgi
 
 
 def make_http_server(app: App, host: str, port: int, health: Callable[[], dict[str, Any]] | None = None,
-                     ops: Any = None) -> WSGIServer:
+                     ops: Any = None, calendar: Any = None) -> WSGIServer:
     """A bound, not yet serving, server; port 0 picks a free port (see `server.server_port`)."""
-    return make_server(host, port, make_wsgi_app(app, health, ops), server_class=ThreadingWSGIServer, handler_class=_LoggingHandler)
+    return make_server(host, port, make_wsgi_app(app, health, ops, calendar), server_class=ThreadingWSGIServer,
+                       handler_class=_LoggingHandler)
