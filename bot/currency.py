@@ -275,8 +275,6 @@ def apply_currency(retriever: Retriever, hits: list[Hit], filters: Filters | Non
     superseded article ranks below the article that replaced it. Returns the hits re-sorted."""
     if not hits:
         return hits
-    from .retrieve import STATUS_PRIOR
-
     cur = currency_for(retriever)
     as_of = filters.as_of if filters is not None else None
     day = as_of or today()
@@ -289,7 +287,7 @@ def apply_currency(retriever: Retriever, hits: list[Hit], filters: Filters | Non
         if as_of and cur.in_force_on(h.doc.doc_id, as_of):
             # In force that day: the ledger's status (today's) neither lowers its rank nor warns about it; what
             # happened to it later is a later day's news.
-            h.score /= STATUS_PRIOR.get(h.doc.status, 1.0)
+            h.score /= retriever.t.status_prior.get(h.doc.status, 1.0) or 1.0
             h.caveat, h.superseded_by = words, []
         elif words:
             h.caveat = words
