@@ -232,7 +232,8 @@ class Asker:
         for s in keep:
             quoter.quote(s)
         keep = [s for s in keep if s.quoted is not None and s.quoted.units]  # headings alone are never quoted
-        main, rest = quoter.lead_first(keep[:MAIN_LINES]), keep[MAIN_LINES:]
+        keep = quoter.lead_first(keep)
+        main, rest = keep[:MAIN_LINES], keep[MAIN_LINES:]
         lines: list[str] = []
         citations: list[Citation] = []
         for s in main:

@@ -87,21 +87,24 @@ class Quoter:
                  if row["version"] == version and (section is None or row["section"] == section)]
         return [(pid, row) for _part, pid, row in sorted(found, key=lambda x: x[0])]
 
-    def lead_first(self, main: list[Scored]) -> list[Scored]:
-        """The passages that answer, the one whose best unit states the kind of fact asked first ('the maximum
-        fine': the paragraph with the amount, not the article that only names the violation)."""
+    def lead_first(self, kept: list[Scored]) -> list[Scored]:
+        """The passages that answer, the first one whose best unit states the kind of fact asked moved to the front
+        ('the maximum fine': the paragraph with the amount, not the article that only names the violation)."""
         asked = asked_facts(self.question)
-        if not asked or len(main) < 2:
-            return main
+        if not asked or len(kept) < 2:
+            return kept
 
         def states(s: Scored) -> bool:
             if s.quoted is None or not s.quoted.units:
                 return False
             return bool(asked & stated_facts(" ".join(s.quoted.lines[i] for i in s.quoted.units[0].lines)))
 
-        if states(main[0]) or not states(main[1]):
-            return main
-        return [main[1], main[0], *main[2:]]
+        if states(kept[0]):
+            return kept
+        first = next((i for i, s in enumerate(kept) if states(s)), None)
+        if first is None:
+            return kept
+        return [kept[first], *kept[:first], *kept[first + 1:]]
 
     def translation(self, s: Scored) -> Scored | None:
         """The same article of the indexed translation of the passage's instrument, quoted, or None."""
