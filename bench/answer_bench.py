@@ -56,8 +56,8 @@ def is_label(line: str) -> bool:
     if _ITEM.match(t):
         return False
     cjk = bool(re.search(r"[\u4e00-\u9fff]", t))
-    if cjk:
-        return len(t) <= 12 and not t.endswith(("。", "；", "：", ":"))
+    if cjk:  # a title or label line: no clause punctuation
+        return len(t) <= 24 and not re.search(r"[。；：:，,]", t)
     return len(t.split()) <= 6 and not t.endswith((".", ";", ":", "。")) and not re.search(r"\d", t)
 
 

@@ -228,7 +228,8 @@ class Asker:
             return Answer(question=question, answer=ABSTAIN_TEXT, abstained=True, citations=closest)
         best = max(s.evidence for s in [*scored[:3], *support])
         keep = [s for s in scored if s.evidence >= max(threshold, SEE_ALSO_RATIO * best) and s.picked]
-        quoter = Quoter(self.retriever, question, query, concepts)
+        quoter = Quoter(self.retriever, question, query, concepts,
+                        from_start=query is not None and bool(query.refs.articles) and not _asks_more(query))
         for s in keep:
             quoter.quote(s)
         keep = [s for s in keep if s.quoted is not None and s.quoted.units]  # headings alone are never quoted
@@ -236,6 +237,7 @@ class Asker:
         main, rest = keep[:MAIN_LINES], keep[MAIN_LINES:]
         lines: list[str] = []
         citations: list[Citation] = []
+        untranslated: dict[str, list[Hit]] = {}
         for s in main:
             n = len(citations) + 1
             citations.append(_citation(n, s))
@@ -244,8 +246,8 @@ class Asker:
             flag = f" ({s.hit.caveat})" if s.hit.caveat else ""
             lines.append(f"{_locator(s.hit)}{flag}: “{lead}” [{n}]")
             if query is not None and not any(m.hit.doc.language == query.language for m in main):
-                # The only support is in the other language: its indexed translation beside it, or a note saying
-                # which article it is and that only this language's text is indexed.
+                # The only support is in the other language: its indexed translation beside it, or (below) a note
+                # saying which instrument and article it is and that only this language's text is indexed.
                 twin = quoter.translation(s)
                 if twin is not None:
                     n = len(citations) + 1
@@ -254,7 +256,9 @@ class Asker:
                     lines.append(translation_line(twin, _strip_label(twin.quoted.text(lead_only=True), twin.hit),
                                                   n, query.language))
                 else:
-                    lines.append(only_text_line(s.hit, query.language))
+                    untranslated.setdefault(s.hit.doc.doc_id, []).append(s.hit)
+        lines += [only_text_line(hits, query.language, self.retriever.glossary) for hits in untranslated.values()
+                  if query is not None]
         also = []
         for s in rest:
             n = len(citations) + 1

@@ -29,6 +29,8 @@ TITLE_SHARE = 0.3  # what a question word that is in the document's title counts
 MAX_BONUS = 0.25  # for a question about a maximum: the unit with the largest amount
 
 _HEADING_MARK = re.compile(r"^\s*#{1,6}\s")
+# A lead-in whose items are alternatives ('one of the following conditions'): quoted with all of them.
+_ALTERNATIVES = re.compile(r"\b(?:one|any) of the following\b|之一", re.I)
 _CAPS_LABEL = re.compile(r"^[A-Z][A-Z0-9 &/,'()\-]{1,60}$")
 
 # The kind of fact a question asks for, and what states one.
@@ -99,7 +101,8 @@ def is_heading(line: str) -> bool:
     if LIST_ITEM.match(t):
         return False  # '- Comment deadline: 15 Oct 2023' is short, and a fact
     if is_cjk(t):
-        return len(t) <= 12 and not t.endswith(("。", "；", "：", ":"))
+        # a title line ('促进和规范数据跨境流动规定', '国家互联网信息办公室令') has no clause punctuation
+        return len(t) <= 24 and not re.search(r"[。；：:，,]", t)
     return len(t.split()) <= 6 and not t.endswith((".", ";", ":", "。")) and not re.search(r"\d", t)
 
 
@@ -136,8 +139,6 @@ class Pick:
         idx = sorted(self.units[0].lines) if lead_only else self.indices
         if not idx:
             return ""
-        cjk = is_cjk("".join(self.lines))
-        sep = sep if sep is not None else ("" if cjk else " ")
         parts: list[str] = []
         if self.before or (idx[0] > 0 and not _only_headings(self.lines[: idx[0]])):
             parts.append(ELLIPSIS)
@@ -147,7 +148,28 @@ class Pick:
             parts.append(self.lines[i])
         if self.after or idx[-1] < len(self.lines) - 1:
             parts.append(ELLIPSIS)
-        return sep.join(parts)
+        if sep is not None:
+            return sep.join(parts)
+        return join_parts(parts)
+
+
+def _wide(ch: str) -> bool:
+    """Chinese characters and full-width punctuation: written without spaces between them."""
+    return is_cjk(ch) or "\u3000" <= ch <= "\u303f" or "\uff00" <= ch <= "\uffef"
+
+
+def join_parts(parts: Sequence[str]) -> str:
+    """Lines and ellipses on one line: no space between Chinese text (nor around an ellipsis beside it), a space
+    between anything else."""
+    out = ""
+    for part in parts:
+        if out:
+            a = out[-1] if out[-1] != ELLIPSIS or len(out) < 2 else out[-2]
+            b = part[0] if part[0] != ELLIPSIS or len(part) < 2 else part[1]
+            out += "" if _wide(a) and _wide(b) or (ELLIPSIS in (out[-1], part[0]) and (_wide(a) or _wide(b))) \
+                else " "
+        out += part
+    return out
 
 
 def _only_headings(lines: Sequence[str]) -> bool:
@@ -208,6 +230,10 @@ def pick(text: str, question: str, concepts: list[Concept], tokens: Callable[[st
         if i == lead:  # the lead-in answers: the list as a whole
             shown = items[:MAX_ITEMS]
             return Unit([lead, *shown], max(scores[lead], max((scores[j] for j in shown), default=0.0)), lead)
+        if _ALTERNATIVES.search(lines[lead]) and len(items) <= MAX_ITEMS:
+            # 'if one of the following conditions is met': each item is an alternative to the others, and 'can we
+            # do it without the assessment?' is answered by the other items as much as by the one that names it.
+            return Unit([lead, *items], max(scores[i], scores[lead]), lead)
         # An item answers: the lead-in, that item, and the items that answer as well as it does.
         best = scores[i]
         chosen = [j for j in items if j == i or (best > 0 and scores[j] >= ITEM_SHARE * best)]

@@ -20,6 +20,8 @@ from .evidence import Concept
 from .quote import Pick, asked_facts, largest_amount, pick, stated_facts
 
 if TYPE_CHECKING:
+    from indexer.glossary import Glossary
+
     from .answer import Scored
     from .retrieve import Hit, Query, Retriever
 
@@ -31,8 +33,11 @@ class Quoter:
     question's own words are used."""
 
     def __init__(self, retriever: Retriever, question: str, query: Query | None,
-                 concepts: list[Concept] | None) -> None:
+                 concepts: list[Concept] | None, *, from_start: bool = False) -> None:
         self.retriever = retriever
+        # The question asks for named articles and nothing more ('PIPL Article 38'): those are quoted from their
+        # beginning, as a reader looking an article up expects.
+        self.from_start = from_start
         self.question = query.text if query is not None else question
         self.query = query
         self.language = query.language if query is not None else question_language(question)
@@ -51,13 +56,15 @@ class Quoter:
 
     def pick(self, hit: Hit, top_amount: float | None = None) -> Pick:
         tokens = self._tokens(hit.doc.language)
+        if self.from_start and hit.via == "reference":
+            return pick(hit.text, "", [], tokens)
         known = tokens(" ".join(x for x in (hit.doc.title, hit.doc.meta.get("short_title")) if x))
         return pick(hit.text, self.question, self.concepts, tokens, top_amount=top_amount, known=known)
 
     def quote(self, s: Scored) -> None:
         """Sets s.quoted to the best units of the passage's article (all its parts), and s.hit to the part that
         holds them: 'the maximum fine' is in the second part of PIPL Article 66 when the first ranked."""
-        every = self.parts(s.hit)
+        every = self.parts(s.hit) if not (self.from_start and s.hit.via == "reference") else []
         parts = [p for p in every if p.passage_id != s.hit.passage_id]
         top = max((largest_amount(h.text) for h in [s.hit, *parts]), default=0.0) if parts else None
         best_hit, best = s.hit, self.pick(s.hit, top)
@@ -146,11 +153,25 @@ def translation_line(twin: Scored, lead: str, n: int, language: str) -> str:
     return f"  The same article in English ({where}): “{lead}” [{n}]"
 
 
-def only_text_line(h: Hit, language: str) -> str:
-    """The note beside a quote in the other language when no translation of it is indexed."""
+def only_text_line(hits: list[Hit], language: str, glossary: Glossary | None = None) -> str:
+    """The note after quotes in the other language when no translation of them is indexed: which instrument and
+    articles they are, in the question's language (the glossary's name for the instrument where it has one)."""
+    doc = hits[0].doc
+    names = [doc.meta.get("short_title"), doc.title]
+    other = ""
+    if glossary is not None:
+        for g in glossary.groups:
+            forms = (*g.zh, *g.en)
+            if any(n and n in forms for n in names):
+                other = (g.zh if language == "zh" else g.en)[0] if (g.zh if language == "zh" else g.en) else ""
+                break
+    numbers = [h.section_number for h in hits if h.section_kind == "article" and h.section_number]
     if language == "zh":
-        art = f"第{int_to_zh(h.section_number)}条" if h.section_kind == "article" and h.section_number else h.section
-        return f"  （以上引文是{h.doc.label}{art}的英文原文：只索引了其英文文本，没有中文文本。）"
-    art = f"Article {h.section_number}" if h.section_kind == "article" and h.section_number else h.section
-    return (f"  (The quote above is {h.doc.label} {art}, in Chinese: only the Chinese text of this instrument is "
-            "indexed, no English translation.)")
+        arts = "、".join(f"第{int_to_zh(n)}条" for n in numbers) or "、".join(h.section for h in hits)
+        name = f"《{(other or doc.label).strip('《》')}》"
+        return f"（以上引文是{name}{arts}的英文原文：只索引了其英文文本，没有中文文本。）"
+    arts = (("Articles " if len(numbers) > 1 else "Article ") + ", ".join(str(n) for n in numbers)) if numbers \
+        else ", ".join(h.section for h in hits)
+    name = f"{other} ({doc.label})" if other and other != doc.label else doc.label
+    return (f"(Quoted in Chinese: {name} {arts}. Only the Chinese text of this instrument is indexed, no English "
+            "translation.)")

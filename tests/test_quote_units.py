@@ -9,6 +9,7 @@ import re
 import pytest
 
 from bot.answer import Asker
+from bot.evidence import Concept
 from bot.quote import asked_facts, is_heading, largest_amount, lines_of, pick
 from bot.types import Answer, Filters
 from indexer.tokenize import tokenize
@@ -117,7 +118,7 @@ def test_english_question_on_a_chinese_only_rule_says_so_in_english(asker: Asker
                   filters=Filters(language=["zh"]))
     assert not a.abstained, a.answer
     assert "十五个工作日" in a.answer
-    assert "only the Chinese text of this instrument is indexed" in a.answer
+    assert "Only the Chinese text of this instrument is indexed" in a.answer
     assert "无人机登记办法 Article 2" in a.answer
 
 
@@ -140,7 +141,64 @@ def test_units_of_a_passage() -> None:
     p = pick(text, "FACTS", [], toks)
     assert p.units and all(lines_of(text)[i] != "FACTS" for i in p.indices)
     assert pick("FACTS\nSUMMARY", "FACTS", [], toks).units == []  # nothing but labels: nothing to quote
+    duties = ("Article 58 A platform operator shall perform the following obligations:\n"
+              "(1) set up an independent body to supervise personal information protection;\n"
+              "(2) formulate platform rules;\n"
+              "(3) publish personal information protection reports regularly.\n"
+              "The operator shall keep the reports for three years.")
+    concepts = [Concept(w, [frozenset(tokenize(w, bigrams=False))], 1.0) for w in ("publish", "reports")]
+    p = pick(duties, "Must a platform publish personal information protection reports?", concepts, toks)
+    quoted = p.text(sep="\n").splitlines()
+    assert quoted[0].startswith("Article 58") and "(3) publish personal information protection reports" in \
+        quoted[-2] and quoted[-1] == "…"  # the lead-in, the item that answers, and '…' for what is left out
+    assert "…" in quoted[1] and not any(x.startswith("(2)") for x in quoted)
     assert largest_amount("a fine of not more than RMB 50 million yuan or RMB 10,000 yuan") == 50_000_000
     assert largest_amount("处五千万元以下罚款；处一万元以上十万元以下罚款") == 50_000_000
     assert asked_facts("What is the maximum fine?") == {"amount"}
     assert "period" in asked_facts("个人信息保护影响评估报告需要保存几年？")
+
+
+# --- on the shared texts ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def shared_asker(shared_index) -> Asker:  # type: ignore[no-untyped-def]
+    return Asker(shared_index)
+
+
+def test_shared_pipl_article_66_maximum_is_quoted_whole(shared_asker: Asker) -> None:
+    a = shared_asker.ask("What is the maximum fine for a serious PIPL violation?")
+    assert not a.abstained, a.answer
+    first = a.answer.splitlines()[0]
+    assert first.startswith("PIPL Article 66")
+    assert "impose a fine of not more than RMB 50 million yuan or not more than five percent of the previous " \
+           "year's turnover" in first
+    # the paragraph is whole: it runs on to its last words
+    assert "or the persons in charge of relevant companies within a specific period of time." in first
+
+
+def test_shared_ndsmr_article_35_lead_in_comes_with_its_items(shared_asker: Asker) -> None:
+    a = shared_asker.ask("Under what conditions may network data processors provide personal information overseas "
+                         "under the Network Data Regulations?")
+    assert not a.abstained, a.answer
+    art35 = [c for c in a.citations if c.section == "Article 35" and c.doc_id.startswith("network-data")]
+    assert art35, a.answer
+    lines = art35[0].quote.splitlines()
+    assert lines[0].endswith("may provide personal information overseas if one of the following conditions is met:")
+    assert any(x.startswith("(1) they have passed the data outbound transfer security assessment") for x in lines)
+    for m in re.finditer(r"“(.+?)” \[(\d+)\]", a.answer):
+        if "(1) they have passed" in m.group(1):
+            assert "one of the following conditions is met" in m.group(1)
+
+
+@pytest.mark.parametrize("q", [
+    "What was the comment deadline for the 2023 draft cross-border data flow provisions?",
+    "When is GB/T 43697-2024 implemented?",
+])
+def test_shared_fact_records_never_quote_a_heading_alone(shared_asker: Asker, q: str) -> None:
+    a = shared_asker.ask(q)
+    assert not a.abstained, a.answer
+    for quote in _quotes(a):
+        for piece in _pieces(quote):
+            assert not is_heading(piece), (piece, a.answer)
+            assert piece not in ("FACTS", "SUMMARY (own words)", "SOURCES CONSULTED", "CAVEATS")
