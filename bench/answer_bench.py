@@ -12,9 +12,9 @@ Over bench/answer_questions.yaml (written for it; see its header) on an index of
 The checks read only the Answer (its text and citations) and the source files, so the same script measures any
 version of the code: `--code DIR` puts that checkout first on the import path.
 
-  python bench/answer_bench.py --data-dir DIR [--build] [--code DIR] [--label NAME] [--out bench/results/answer.json]
+  python bench/answer_bench.py [--data-dir DIR [--build]] [--code DIR] [--label NAME] [--out bench/results/answer.json]
 
-With --build the index of ../shared/regulations is built in --data-dir first (by the code measured). Runs with
+With --build (or without --data-dir) the index of ../shared/regulations is built first, by the code measured. Runs with
 different labels are kept side by side in the output file.
 """
 
@@ -211,7 +211,8 @@ def rejudge(out_path: Path, questions_path: Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data-dir", type=Path, required=True, help="the index to ask (built there with --build)")
+    ap.add_argument("--data-dir", type=Path, help="the index to ask (built there with --build); default: a fresh "
+                                                  "index of ../shared/regulations in a temporary folder")
     ap.add_argument("--build", action="store_true", help="index ../shared/regulations into --data-dir first")
     ap.add_argument("--code", type=Path, default=REPO, help="the checkout whose bot/ and indexer/ are measured")
     ap.add_argument("--label", default="this", help="the name of this run in the output file")
@@ -231,6 +232,10 @@ def main(argv: list[str] | None = None) -> int:
     from bot.answer import Asker
     from indexer.settings import Settings
 
+    if args.data_dir is None:
+        import tempfile
+
+        args.data_dir, args.build = Path(tempfile.mkdtemp(prefix="regwatch-answer-bench-")), True
     settings = Settings(_env_file=None, data_dir=args.data_dir)  # type: ignore[call-arg]
     if args.build:
         from indexer.pipeline import Indexer
