@@ -45,12 +45,13 @@ lint: install ## ruff and mypy
 	$(BIN)/ruff check indexer bot tests bench
 	$(BIN)/mypy indexer bot
 
-bench: install ## Benchmarks (indexing, quality, speed, gloss, cross-language); results in bench/results
+bench: install ## Benchmarks (indexing, quality, speed, gloss, cross-language, answers); results in bench/results
 	$(BIN)/python bench/index_bench.py
 	$(BIN)/python bench/quality_bench.py
 	$(BIN)/python bench/speed_bench.py
 	$(BIN)/python bench/gloss_bench.py
 	$(BIN)/python bench/crosslang_bench.py
+	$(BIN)/python bench/answer_bench.py
 
 clean: ## Remove the demo data and caches (keeps .venv)
 	rm -rf .data .pytest_cache .ruff_cache .mypy_cache

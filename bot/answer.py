@@ -18,6 +18,8 @@ from indexer.tokenize import tokenize
 
 from .cite import check
 from .evidence import Concept, clean
+from .quote import Pick
+from .quoting import Quoter, only_text_line, translation_line
 from .retrieve import Hit, MissingArticle, Query, Retrieval, Retriever
 from .types import ABSTAIN_TEXT, Answer, Citation, Filters
 
@@ -66,6 +68,7 @@ class Scored:
     evidence: float
     sentences: Sequence[str]
     picked: list[int] = field(default_factory=list)
+    quoted: Pick | None = None  # the units quoted (bot/quote.py), set when the answer is composed
 
 
 class Asker:
@@ -100,7 +103,7 @@ class Asker:
             scored = self.score(ret.query, ret.hits, ret.concepts)
             mine = {s.hit.passage_id: s for s in scored}
             support = [mine.get(h.passage_id) or self.score(ret.query, [h], ret.concepts)[0] for h in ret.leading]
-        answer = self.compose(question, scored, support)
+        answer = self.compose(question, scored, support, query=ret.query, concepts=ret.concepts)
         # Named articles that do not exist, or that the filters leave out, are said so first: an answer without
         # them must not read as if it were theirs.
         notes = ([as_of_note] if as_of_note else []) + ([missing_text(ret.missing)] if ret.missing else []) + (
@@ -238,7 +241,8 @@ class Asker:
         return sorted(set(picked))
 
     # --- the answer --------------------------------------------------------------------------------------
-    def compose(self, question: str, scored: list[Scored], support: list[Scored] | None = None) -> Answer:
+    def compose(self, question: str, scored: list[Scored], support: list[Scored] | None = None, *,
+                query: Query | None = None, concepts: list[Concept] | None = None) -> Answer:
         """The answer from `scored` (best first), or abstention when no passage of `support` (the leading passages
         before the evidence re-rank, see bot/retrieve.py LEADING; by default the first three) clears the bar."""
         threshold = self.settings.abstain_threshold
@@ -249,20 +253,46 @@ class Asker:
             return Answer(question=question, answer=ABSTAIN_TEXT, abstained=True, citations=closest)
         best = max(s.evidence for s in [*scored[:3], *support])
         keep = [s for s in scored if s.evidence >= max(threshold, SEE_ALSO_RATIO * best) and s.picked]
+        quoter = Quoter(self.retriever, question, query, concepts,
+                        from_start=query is not None and bool(query.refs.articles) and not _asks_more(query))
+        for s in keep:
+            quoter.quote(s)
+        keep = [s for s in keep if s.quoted is not None and s.quoted.units]  # headings alone are never quoted
+        keep = quoter.lead_first(keep)
         main, rest = keep[:MAIN_LINES], keep[MAIN_LINES:]
         lines: list[str] = []
         citations: list[Citation] = []
+        untranslated: dict[str, list[Hit]] = {}
         for s in main:
             n = len(citations) + 1
             citations.append(_citation(n, s))
-            lead = _strip_label(_joined(s), s.hit)
+            assert s.quoted is not None
+            lead = _strip_label(s.quoted.text(lead_only=True), s.hit)
             flag = f" ({s.hit.caveat})" if s.hit.caveat else ""
-            lines.append(f"{_locator(s.hit)}{flag}: “{_cap(lead, 600)}” [{n}]")
+            lines.append(f"{_locator(s.hit)}{flag}: “{lead}” [{n}]")
+            if query is not None and not any(m.hit.doc.language == query.language for m in main):
+                # The only support is in the other language: its indexed translation beside it, or (below) a note
+                # saying which instrument and article it is and that only this language's text is indexed.
+                twin = quoter.translation(s)
+                if twin is not None:
+                    n = len(citations) + 1
+                    citations.append(_citation(n, twin))
+                    assert twin.quoted is not None
+                    lines.append(translation_line(twin, _strip_label(twin.quoted.text(lead_only=True), twin.hit),
+                                                  n, query.language))
+                else:
+                    untranslated.setdefault(s.hit.doc.doc_id, []).append(s.hit)
+        lines += [only_text_line(hits, query.language, self.retriever.glossary) for hits in untranslated.values()
+                  if query is not None]
         also = []
         for s in rest:
             n = len(citations) + 1
             citations.append(_citation(n, s))
             also.append(f"{_locator(s.hit)} [{n}]")
+        if not lines:
+            near = [s for s in scored[:3] if s.coverage > 0]
+            return Answer(question=question, answer=ABSTAIN_TEXT, abstained=True,
+                          citations=[_citation(i + 1, s, not_answer=True) for i, s in enumerate(near)])
         text = "\n".join(lines)
         if also:
             text += "\nSee also: " + "; ".join(also) + "."
@@ -374,7 +404,9 @@ def _cap(text: str, limit: int) -> str:
 
 
 def quote(s: Scored) -> str:
-    """The picked sentences in passage order, '…' where text is left out."""
+    """The quoted units in passage order (bot/quote.py), else the picked sentences; '…' where text is left out."""
+    if s.quoted is not None and s.quoted.units:
+        return s.quoted.text(sep="\n")
     if not s.picked:
         return _cap(clean(s.hit.text), MAX_QUOTE_CHARS)
     parts: list[str] = []

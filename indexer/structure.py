@@ -23,6 +23,10 @@ ZH_ENUM_HEADING = re.compile(rf"^\s*([{ZH_NUMERAL_CHARS}]+)、\s*(\S.{{0,60}})$"
 CAPS_HEADING = re.compile(r"^[A-Z][A-Z0-9 &/,'\-]{2,60}(?:\s*\([^)]{0,30}\))?$")
 ROMAN_OR_PAREN_HEADING = re.compile(r"^\s*(?:[IVX]{1,5}\.|\d{1,2}\)|Part\s+\w+:?)\s+\S.{0,100}$")
 _SENTENCE_END = re.compile(r"(?<=[。！？；;.!?])\s*")
+# A numbered or bulleted item of a list: (一) / （1） / 1. / 1、 / 一、 / (a) / - / •
+LIST_ITEM = re.compile(r"^\s*(?:[(（](?:[0-9０-９]{1,3}|[一二三四五六七八九十]{1,3}|[a-zA-Z])[)）]|[0-9]{1,3}[.、)](?!\d)|"
+                       r"[一二三四五六七八九十]{1,3}、|[-•*·]\s)")
+LEAD_IN_END = (":", "：")
 
 
 @dataclass
@@ -140,7 +144,66 @@ def _heading_label(line: str) -> str | None:
     return None
 
 
+def blocks(text: str) -> list[list[str]]:
+    """An article's (or section's) lines grouped into the units that keep their sense: a paragraph alone, or a
+    lead-in ('… one of the following conditions is met:') with the items it introduces."""
+    out: list[list[str]] = []
+    open_list = False
+    for line in (x.strip() for x in text.split("\n")):
+        if not line:
+            continue
+        if open_list and LIST_ITEM.match(line):
+            out[-1].append(line)
+            continue
+        out.append([line])
+        open_list = line.endswith(LEAD_IN_END)
+    return out
+
+
 def _split_long(text: str, max_chars: int, overlap: int) -> list[str]:
+    """Pieces of at most max_chars that end at a paragraph or an item, never inside one: a list split over several
+    pieces repeats its lead-in at the start of each, so no item is read without the words that give it its sense.
+    Only a paragraph longer than max_chars by itself is cut, at sentence ends and with overlap."""
+    if len(text) <= max_chars:
+        return [text]
+    pieces: list[str] = []
+    buf: list[str] = []
+
+    def size(lines: list[str]) -> int:
+        return sum(len(x) for x in lines) + max(0, len(lines) - 1)
+
+    def flush() -> None:
+        if buf:
+            pieces.append("\n".join(buf))
+            buf.clear()
+
+    for block in blocks(text):
+        if size(buf + block) <= max_chars:
+            buf.extend(block)
+            continue
+        flush()
+        if size(block) <= max_chars:
+            buf.extend(block)
+            continue
+        lead, items = (block[0], block[1:]) if len(block) > 1 else ("", [])
+        if not items:
+            pieces.extend(_split_sentences(block[0], max_chars, overlap))
+            continue
+        chunk: list[str] = [lead]
+        for item in items:
+            if len(chunk) > 1 and size([*chunk, item]) > max_chars:
+                pieces.append("\n".join(chunk))
+                chunk = [lead]
+            chunk.append(item)
+        pieces.append("\n".join(chunk))
+    flush()
+    out: list[str] = []
+    for piece in pieces:  # a lead-in with one enormous item, say: still no piece over the budget
+        out.extend(_split_sentences(piece, max_chars, overlap) if len(piece) > max_chars else [piece])
+    return out
+
+
+def _split_sentences(text: str, max_chars: int, overlap: int) -> list[str]:
     """Split at sentence ends into windows of at most max_chars, each starting with ~overlap chars of the last."""
     if len(text) <= max_chars:
         return [text]

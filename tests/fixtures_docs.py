@@ -154,3 +154,119 @@ DRAFT_EN = """Exposure Draft: Measures for the Security Assessment of Cross-Bord
 The Cyberspace Administration of China (CAC) released the draft for public comment on 29 October 2021.
 Comments are due by November 28, 2021. Submit comments to the address below.
 """
+
+
+# A small corpus shaped like ../shared/regulations, for the answer's quoting tests (tests/test_quote_units.py): a law
+# whose penalty article has its maximum in a later paragraph, a list article with its lead-in, a hard-wrapped fact
+# record, a rule indexed in Chinese only, and one indexed in both languages. Fictional instruments, real shapes.
+QUOTE_CORPUS = {
+    "en/Data-Care-Law_en.md": """---
+title: Data Care Law of the Republic
+short_title: DCL
+doc_type: law
+status: in_force
+language: en
+jurisdiction: CN
+published: '2021-08-20'
+effective: '2021-11-01'
+---
+
+Chapter I General Provisions
+
+Article 1 This Law is formulated to protect the rights and interests of individuals in their data.
+
+Article 2 Data processors may provide personal data to a recipient outside the Republic if one of the following conditions is met:
+
+(1) they have passed the outbound data security assessment organized by the Data Office;
+
+(2) they have obtained data care certification from a specialized institution;
+
+(3) they have concluded a standard contract with the overseas recipient formulated by the Data Office.
+
+Article 3 A data processor shall keep the records of a data care impact assessment for at least three years.
+
+Chapter II Legal Liability
+
+Article 4 Where data is processed in violation of this Law, the departments with data care duties shall order the violator to make corrections, give a warning and confiscate the illegal gains; where the violator refuses to make corrections, a fine of not more than RMB one million yuan shall be imposed, and the directly liable persons in charge shall each be fined not less than RMB 10,000 yuan nor more than RMB 100,000 yuan, the departments taking into account the nature, the duration and the gravity of the violation, the number of individuals affected, the measures taken to mitigate the harm, and any previous violations by the same processor.
+
+In case of an illegal act as prescribed in the preceding paragraph and the circumstances are serious, the departments with data care duties at or above the provincial level shall order the violator to make corrections, confiscate the illegal gains, and impose a fine of not more than RMB 50 million yuan or not more than five percent of the previous year's turnover; they may also order the suspension of relevant businesses, and shall impose a fine of not less than RMB 100,000 yuan but not more than RMB 1 million yuan upon each of the directly liable persons in charge.
+""",
+    "zh/Data-Care-Law_zh.md": """---
+title: 数据关护法
+short_title: 数据关护法
+doc_type: law
+status: in_force
+language: zh
+jurisdiction: CN
+published: '2021-08-20'
+effective: '2021-11-01'
+---
+
+第一章 总则
+
+第一条 为了保护个人的数据权益，制定本法。
+
+第二条 数据处理者因业务需要，确需向境外提供个人数据的，应当具备下列条件之一：
+
+（一）通过数据办公室组织的数据出境安全评估；
+
+（二）经专业机构进行数据关护认证；
+
+（三）按照数据办公室制定的标准合同与境外接收方订立合同。
+
+第三条 数据处理者应当对数据关护影响评估报告和处理情况记录至少保存三年。
+
+第二章 法律责任
+
+第四条 违反本法规定处理数据的，由履行数据关护职责的部门责令改正，给予警告，没收违法所得；拒不改正的，并处一百万元以下罚款；对直接负责的主管人员处一万元以上十万元以下罚款。
+
+有前款规定的违法行为，情节严重的，由省级以上履行数据关护职责的部门责令改正，没收违法所得，并处五千万元以下或者上一年度营业额百分之五以下罚款；对直接负责的主管人员处十万元以上一百万元以下罚款。
+""",
+    "zh/Drone-Registration-Measures_zh.md": """---
+title: 无人机实名登记办法
+short_title: 无人机登记办法
+doc_type: regulation
+status: in_force
+language: zh
+jurisdiction: CN
+published: '2024-03-22'
+effective: '2024-03-22'
+---
+
+第一条 为了规范无人机实名登记，制定本办法。
+
+第二条 无人机所有者应当在购买无人机之日起十五个工作日内完成实名登记。
+
+第三条 未按规定登记的，由民航管理部门处二千元以下罚款。
+""",
+    "commentary/Gateway-Brief.md": """---
+title: Brief on the quantum gateway filing draft
+doc_type: commentary
+status: published
+language: en
+jurisdiction: CN
+published: '2023-09-28'
+record: fact record summarising the source; not the official text
+---
+
+FACTS
+- Document type: departmental rules, draft for public comment
+- Comment deadline: 15 Oct 2023
+- Outcome: finalised as the Quantum Gateway Provisions, effective 2024-03-22
+
+SUMMARY (own words)
+The regulator proposed a set of clarifications to ease the three gateway filing mechanisms (registration,
+inspection, certification). The final Provisions kept the approach and added volume-based
+thresholds (e.g. fewer than 100,000 gateway users a year exempt for small operators) and negative lists.
+""",
+}
+
+
+def write_quote_corpus(root: Path) -> Path:
+    """The QUOTE_CORPUS files under `root`/docs; returns that folder."""
+    docs = root / "docs"
+    for rel, text in QUOTE_CORPUS.items():
+        path = docs / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return docs

@@ -25,12 +25,15 @@ from indexer.parse.sniff import (
     text_format,
 )
 from indexer.parse.text import decode_text, load_sidecar, split_front_matter
+from indexer.reflow import join_wrapped_lines
 from indexer.settings import Settings
 
 __all__ = ["SUPPORTED_SUFFIXES", "iter_documents", "parse_bytes", "parse_file"]
 
 SIDECAR_SUFFIX = ".meta.yaml"
 _SURE_ENCODINGS = ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be", "gb18030")
+# Formats whose lines may be hard-wrapped mid-paragraph; HTML and Word give one line per paragraph already.
+_WRAPPED_FORMATS = ("md", "txt", "pdf")
 _BUG_HINT = "this is a bug or a very unusual file; please report it with the file attached"
 
 
@@ -138,6 +141,8 @@ def _parse(
     try:
         fmt, raw_text, front, hints, warnings = _extract(data, name=name, shown=shown, content_type=content_type, url=url)
         text = normalize_text(raw_text)
+        if fmt in _WRAPPED_FORMATS:
+            text = join_wrapped_lines(text)
         if not text:
             what = "front matter only, no text" if front else "no text found"
             raise ParseError(shown, f"empty ({what})", hint="the document has no text to index")
