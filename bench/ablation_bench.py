@@ -137,21 +137,21 @@ def main() -> None:
     ap.add_argument("--variants", default="", help="comma-separated variant names (default: all)")
     ap.add_argument("--lecoqa-every", type=int, default=1)
     ap.add_argument("--policyqa-every", type=int, default=4)
-    ap.add_argument("--gloss", action="store_true", help="index Chinese through the English gloss (the old setup)")
+    ap.add_argument("--no-gloss", action="store_true", help="embed Chinese as it is (REGWATCH_GLOSS_CHINESE=false)")
     ap.add_argument("--out", default="ablation")
     args = ap.parse_args()
     if not sets.REGS.is_dir():
         sys.exit(f"skipped: {sets.REGS} is absent")
     from bot.tuning import Tuning
 
-    overrides = {"gloss_chinese": True} if args.gloss else {}
-    work = args.work / ("gloss" if args.gloss else "plain")
+    overrides = {"gloss_chinese": False} if args.no_gloss else {}
+    work = args.work / ("plain" if args.no_gloss else "gloss")
     built = build(work, args.lecoqa_every, args.policyqa_every, **overrides)
     wanted = [v for v in args.variants.split(",") if v] or list(variants())
     embedders: dict[str, CachedEmbedder] = {}
     res: dict[str, Any] = {"sizes": {n: sum(i.answerable for i in items) for n, (_s, items) in built.items()},
                            "policyqa_every": args.policyqa_every, "lecoqa_every": args.lecoqa_every,
-                           "gloss_chinese": args.gloss, "variants": {}}
+                           "gloss_chinese": not args.no_gloss, "variants": {}}
     for name in wanted:
         t = time.perf_counter()
         row = {"sets": measure(built, Tuning(**variants()[name]), embedders)}

@@ -236,7 +236,7 @@ def table(results: dict[str, Any]) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--work", type=Path, default=Path("/tmp/regwatch-bench/plain"), help="where the indexes are kept")
+    ap.add_argument("--work", type=Path, default=Path("/tmp/regwatch-bench/gloss"), help="where the indexes are kept")
     ap.add_argument("--sets", default="tune,heldout,crosslang,lecoqa,policyqa")
     ap.add_argument("--quick", action="store_true", help="every 4th LeCoQA and every 8th PolicyQA question")
     args = ap.parse_args()

@@ -74,13 +74,13 @@ def regulations_index(work: Path, **overrides: Any) -> Any:
     from indexer.pipeline import Indexer
 
     settings = settings_for(work / "regulations", **overrides)
-    if not _fresh(settings, "regulations-v1"):
+    if not _fresh(settings, "regulations-v2"):
         ix = Indexer(settings)
         try:
             ix.index_paths([REGS])
         finally:
             ix.close()
-        _mark(settings, "regulations-v1")
+        _mark(settings, "regulations-v2")
     return settings
 
 

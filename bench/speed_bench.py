@@ -193,7 +193,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="50 warm questions, 20,000 passages for the scale test")
     ap.add_argument("--skip-scale", action="store_true")
-    ap.add_argument("--work", type=Path, default=Path("/tmp/regwatch-bench/plain"),
+    ap.add_argument("--work", type=Path, default=Path("/tmp/regwatch-bench/gloss"),
                     help="where the benchmark regulations index is kept (shared with quality_bench.py)")
     args = ap.parse_args()
     if not REGS.is_dir():

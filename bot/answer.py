@@ -145,9 +145,10 @@ class Asker:
         """Instruments and acronyms the question is about that nothing indexed mentions ('GDPR', 'HIPAA')."""
         out = list(q.unresolved)
         glossed = {t.lower() for g in q.expansion.matched for t in (*g.en, *g.zh)}
+        names = self.retriever.catalog().names.aliases  # an indexed instrument's short title is no unknown subject
         for m in _ACRONYM.finditer(q.text):
             a = m.group(1)
-            if a.lower() not in glossed and self.retriever.doc_freq(a.lower())[0] == 0:
+            if a.lower() not in glossed and a.lower() not in names and self.retriever.doc_freq(a.lower())[0] == 0:
                 out.append(a)
         return out
 

@@ -424,6 +424,8 @@ class Retriever:
                 continue  # a vector or lexical entry the ledger no longer vouches for
             if pid not in fused:
                 continue
+            if row["section_kind"] == "heading" and "\n" not in row["text"].strip() and pid not in via:
+                continue  # a heading alone (a title, "Chapter II") answers nothing; it only matches the words of one
             tn = self.t
             status = tn.status_prior.get(doc.status, 0.9)
             if doc.doc_id not in named:

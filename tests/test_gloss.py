@@ -52,8 +52,14 @@ def test_embed_text_glosses_chinese_passages_only() -> None:
     assert embed_text(en, DocMeta(title="Rules"), g) == "Rules\nArticle 5 A processor shall carry out an assessment."
 
 
-def test_switched_off_for_multilingual_models(tmp_path: Path) -> None:
-    assert make_glosser(make_settings(tmp_path, gloss_chinese=False), GLOSSARY) is None
+def test_switched_off_embeds_chinese_as_it_is(tmp_path: Path) -> None:
+    from indexer.gloss import embedding_glosser
+
+    off = make_settings(tmp_path, gloss_chinese=False)
+    g = make_glosser(off, GLOSSARY)
+    assert g is not None  # the wide gloss (word list, evidence) is there whatever the model
+    assert embedding_glosser(off, g) is None
+    assert embedding_glosser(make_settings(tmp_path), g) is g
     on = make_glosser(make_settings(tmp_path))  # the bundled glossary
     assert on is not None and "outbound data transfer security assessment" in on.gloss("数据出境安全评估")
 
