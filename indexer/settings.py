@@ -125,4 +125,6 @@ class Settings(BaseSettings):
         return self.glossary_path or BUNDLED_CORPUS / "glossary.yaml"
 
     def ensure_dirs(self) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        from .filemodes import private_dir
+
+        private_dir(self.data_dir)  # 700: it holds questions, Slack user ids and the index

@@ -298,19 +298,23 @@ class _Watcher:
                                content_type="text/html; charset=utf-8")
 
     def _folder(self, source: Source, out: SourceOutcome) -> Iterator[ParsedDocument]:
-        from .parse import iter_documents
+        from .errors import ParseError
+        from .parse import iter_candidates, read_document
 
         root = resolve_folder(self.settings.resolved_sources_file, source.path or "")
-        for path in iter_documents([root]):
-            if not source.wants(str(path.relative_to(root))):
+        for c in iter_candidates([root], follow_symlinks=source.follow_symlinks):
+            if not source.wants(str(c.path.relative_to(root))):
+                continue
+            if c.problem is not None:
+                out.problems.append(f"{c.path}: {c.problem}")
                 continue
             try:
-                data = path.read_bytes()
-            except OSError as e:
-                out.problems.append(f"{path}: cannot be read ({e.strerror or e})")
+                data = read_document(c.path, settings=self.settings)
+            except ParseError as e:
+                out.problems.append(str(e))
                 continue
             # The resolved path as name: the same origin and id `regwatch index` gives the file.
-            yield from self._parse(data, out, source.meta_defaults(), name=str(path.resolve()))
+            yield from self._parse(data, out, source.meta_defaults(), name=c.origin)
 
 
 def resolve_folder(sources_file: Path, path: str) -> Path:
