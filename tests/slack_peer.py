@@ -485,7 +485,7 @@ class InProcessBot:
         init_schema(engine)
         self.asker = asker or FakeAsker()
         app = create_app(settings, asker=None if real_asker else self.asker, engine=engine)  # None: the real Asker
-        self.server = make_http_server(app, "127.0.0.1", 0)
+        self.server = make_http_server(app, "127.0.0.1", 0, settings=settings)
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.bot = Bot(f"http://127.0.0.1:{self.server.server_port}/slack/events", settings, engine, self.asker, peer)
 
