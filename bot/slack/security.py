@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -60,8 +62,57 @@ def install_log_masking(settings: Settings, logger: logging.Logger | None = None
 
 
 def is_admin(settings: Settings, user_id: str | None) -> bool:
-    """No admins configured means everyone may change channel settings."""
-    return not settings.slack_admins or (user_id or "") in settings.slack_admins
+    """The configured admin list only (no Slack call): with no list, nobody. AdminCheck adds workspace admins."""
+    return bool(settings.slack_admins) and (user_id or "") in settings.slack_admins
+
+
+class AdminCheck:
+    """Who may subscribe, unsubscribe and change digests: the users in REGWATCH_SLACK_ADMINS when it is set, else the
+    Slack workspace's admins and owners, as users.info reports them (cached for REGWATCH_SLACK_ADMIN_CACHE_S).
+
+    Fails closed: when Slack cannot say (an error, a missing users:read scope), the answer is no."""
+
+    def __init__(self, settings: Settings, client: Any = None, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.settings, self.client, self._clock = settings, client, clock
+        self._cache: dict[str, tuple[float, bool]] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def uses_workspace_roles(self) -> bool:
+        return not self.settings.slack_admins
+
+    def __call__(self, user_id: str | None) -> bool:
+        if not self.uses_workspace_roles:
+            return is_admin(self.settings, user_id)
+        if not user_id or self.client is None:
+            return False
+        now = self._clock()
+        with self._lock:
+            hit = self._cache.get(user_id)
+        if hit is not None and now - hit[0] < self.settings.slack_admin_cache_s:
+            return hit[1]
+        allowed = self._ask_slack(user_id)
+        if allowed is not None:
+            with self._lock:
+                self._cache[user_id] = (now, allowed)
+        return bool(allowed)
+
+    def _ask_slack(self, user_id: str) -> bool | None:
+        from slack_sdk.errors import SlackApiError
+
+        try:
+            user = self.client.users_info(user=user_id).get("user") or {}
+        except SlackApiError as e:
+            error = e.response.get("error") if e.response is not None else None
+            hint = " (add the users:read scope to the app)" if error == "missing_scope" else ""
+            log.warning("users.info for %s failed: %s%s; treating the user as not an admin", user_id, error, hint)
+            return None
+        except Exception as e:  # noqa: BLE001 - the network: fail closed, and ask again next time
+            log.warning("users.info for %s failed: %s; treating the user as not an admin", user_id, type(e).__name__)
+            return None
+        if user.get("deleted") or user.get("is_restricted") or user.get("is_ultra_restricted"):
+            return False
+        return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
 
 
 def channel_allowed(settings: Settings, channel_id: str | None, *, is_dm: bool = False) -> bool:
