@@ -7,13 +7,13 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from slack_bolt.response import BoltResponse
-from sqlalchemy.engine import Engine
-
-from bot.slack import store
 from indexer.settings import Settings
+
+if TYPE_CHECKING:  # kept light: the CLI's logging set-up imports this module for the masking filter
+    from slack_bolt.response import BoltResponse
+    from sqlalchemy.engine import Engine
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +47,12 @@ class SecretMaskingFilter(logging.Filter):
 
 
 def settings_secrets(settings: Settings) -> list[str]:
-    values = (settings.slack_bot_token, settings.slack_app_token, settings.slack_signing_secret)
-    return [v.get_secret_value() for v in values if v is not None]
+    """The configured secrets: Slack's, the metrics token, and the passwords in the state-store and Chroma URLs."""
+    from indexer.urls import url_password
+
+    values = (settings.slack_bot_token, settings.slack_app_token, settings.slack_signing_secret, settings.metrics_token)
+    passwords = [url_password(u) for u in (settings.state_url, settings.chroma_url) if u]
+    return [v.get_secret_value() for v in values if v is not None] + [p for p in passwords if p]
 
 
 def install_log_masking(settings: Settings, logger: logging.Logger | None = None) -> SecretMaskingFilter:
@@ -135,6 +139,9 @@ def is_from_bot(event: dict[str, Any], bot_user_id: str | None, bot_id: str | No
 
 def dedup_middleware(engine: Engine) -> Callable[..., BoltResponse | None]:
     """Global middleware: the first delivery of an event_id proceeds; retries get a 200 and cause nothing."""
+    from slack_bolt.response import BoltResponse
+
+    from bot.slack import store
 
     def regwatch_dedup(body: dict[str, Any], next: Callable[[], BoltResponse], logger: logging.Logger) -> Any:
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
