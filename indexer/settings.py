@@ -80,6 +80,7 @@ class Settings(BaseSettings):
     timezone: str = Field(default="Asia/Shanghai")
 
     # --- operations ----------------------------------------------------------------------------------------
+    restore_max_gb: float = Field(default=50.0, gt=0, description="`regwatch restore` refuses an archive that unpacks to more than this.")
     log_level: str = Field(default="INFO")
     log_json: bool = False
 
