@@ -13,7 +13,6 @@ from typer.testing import CliRunner
 
 from indexer.errors import FetchError
 from indexer.fetch import Fetcher
-from indexer.fetch.policy import FetchPolicy, blocked, literal_ip
 from indexer.models import ParsedDocument
 from indexer.sources import Source
 from indexer.watch import run_watch
@@ -125,6 +124,8 @@ def test_robots_txt_redirecting_to_an_internal_service_is_refused(http_server: L
 
 def test_the_address_connected_to_is_checked_too(http_server: LoopbackServer, tmp_path: Path) -> None:
     """DNS rebinding: the check's lookup says public, the connection lands on loopback. Refused before the body."""
+    from indexer.fetch.policy import FetchPolicy
+
     http_server.route("/p.html", Reply(body=SECRET, content_type="text/plain"))
     url = http_server.url("/p.html", host="localhost")
     policy = FetchPolicy.for_url(url, resolver=lambda host, port: ["93.184.216.34"])  # never connected to
@@ -151,11 +152,15 @@ def test_a_dripping_server_is_stopped_at_the_overall_deadline(http_server: Loopb
     ("fd00::1", "private"), ("93.184.216.34", None), ("2606:4700::1111", None),
 ])
 def test_address_ranges(address: str, reason: str | None) -> None:
+    from indexer.fetch.policy import blocked, literal_ip
+
     ip = literal_ip(address)
     assert ip is not None and blocked(ip) == reason
 
 
 def test_names_are_checked_after_resolution_and_every_address_counts() -> None:
+    from indexer.fetch.policy import FetchPolicy
+
     public = FetchPolicy.for_url("https://npc.example/", resolver=lambda h, p: ["93.184.216.34"])
     public.check("https://npc.example/law")
     sneaky = FetchPolicy.for_url("https://npc.example/", resolver=lambda h, p: ["93.184.216.34", "10.1.2.3"])

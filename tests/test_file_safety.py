@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from indexer.errors import ParseError
-from indexer.parse import iter_candidates, parse_bytes, parse_file
+from indexer.parse import parse_bytes, parse_file
 from tests.conftest import REPO, make_settings, subprocess_env
 from tests.hostile_files import docx_bomb, docx_many_parts, fifo, pdf_pages, sparse_file, yaml_alias_bomb
 
@@ -21,6 +21,8 @@ GOOD = "---\ntitle: Good\n---\n\n# 第一条\n\n本办法自发布之日起施�
 
 
 def _problems(folder: Path, **kw: bool) -> dict[str, str | None]:
+    from indexer.parse import iter_candidates
+
     return {c.path.name: c.problem for c in iter_candidates([folder], **kw)}
 
 
@@ -53,13 +55,38 @@ def test_fifos_devices_loops_and_escaping_symlinks_are_reported_not_read(tmp_pat
     assert "FIFO" in (followed["pipe.md"] or "") and "a device" in (followed["zero.md"] or "")
 
 
-def test_a_large_file_is_refused_before_it_is_read(tmp_path: Path) -> None:
+def test_a_document_is_read_only_when_it_is_a_regular_file_within_the_size_limit(tmp_path: Path) -> None:
+    from indexer.parse import read_document  # what an index run reads a file with, before anything else
+
     big = sparse_file(tmp_path / "big.txt", 600 * 1024 * 1024)
     settings = make_settings(tmp_path / "data")
     with pytest.raises(ParseError, match=r"too large \(600\.0 MB; the limit is 50 MB\)"):
-        parse_file(big, settings=settings)
-    with pytest.raises(ParseError, match="not a regular file"):
-        parse_file(Path("/dev/zero"), settings=settings)
+        read_document(big, settings=settings)
+    for special in (Path("/dev/zero"), fifo(tmp_path / "pipe.md")):
+        with pytest.raises(ParseError, match="not a regular file"):
+            read_document(special, settings=settings)  # a FIFO without a writer: refused at once, not waited on
+    (tmp_path / "ok.md").write_text(GOOD, encoding="utf-8")
+    assert read_document(tmp_path / "ok.md", settings=settings) == GOOD.encode()
+
+
+@pytest.mark.slow
+def test_an_index_run_never_reads_a_600_mb_file(tmp_path: Path) -> None:
+    """The run's own read (for the unchanged-bytes check) came before any size check: 600 MB read to refuse it.
+    Memory, not time: a child process reports its own peak RSS (the run without the file peaks near 160 MB)."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    sparse_file(docs / "big.txt", 600 * 1024 * 1024)
+    code = ("import json, resource, sys; from pathlib import Path; from indexer.pipeline import Indexer; "
+            "from indexer.settings import Settings; idx = Indexer(Settings(_env_file=None)); "
+            "r = idx.index_paths([Path(sys.argv[1])]); idx.close(); "
+            "print(json.dumps({'errors': [e.error for e in r.errors], "
+            "'peak_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))")
+    r = subprocess.run([sys.executable, "-c", code, str(docs)], cwd=REPO, env=subprocess_env(tmp_path / "data"),
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    got = json.loads(r.stdout.strip().splitlines()[-1])
+    assert len(got["errors"]) == 1 and "too large (600.0 MB" in got["errors"][0]
+    assert got["peak_mb"] < 450, got  # reading the file alone would be 600 MB
 
 
 def test_a_docx_zip_bomb_is_refused_before_python_docx_opens_it(tmp_path: Path) -> None:

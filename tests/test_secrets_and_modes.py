@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from indexer.urls import mask_url
 from tests.conftest import subprocess_env
 
 PASSWORD = "pa/ss#w?rd"  # '/', '#' and '?': urllib takes them for the start of a path, fragment and query
@@ -30,6 +29,8 @@ def _regwatch(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Com
     ("http://127.0.0.1:8000", "http://127.0.0.1:8000"), ("sqlite:////var/lib/regwatch/state.sqlite", None),
 ])
 def test_mask_url(url: str, shown: str | None) -> None:
+    from bot.ops import mask_url
+
     assert mask_url(url) == (shown or url)
 
 
