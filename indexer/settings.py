@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     passage_overlap_chars: int = Field(default=200, ge=0)
     max_file_mb: float = Field(default=50.0, gt=0, description="Files larger than this are refused with a clear error, before they are read.")
     max_passages_per_doc: int = Field(default=5000, ge=1, description="A document that splits into more passages than this is refused (the largest bundled regulation has a few hundred).")
-    docx_max_unpacked_mb: float = Field(default=200.0, gt=0, description="A DOCX whose parts unpack to more than this is refused before python-docx opens it (a zip bomb).")
+    docx_max_unpacked_mb: float = Field(default=100.0, gt=0, description="A DOCX whose parts unpack to more than this is refused before python-docx opens it (a zip bomb).")
     docx_max_parts: int = Field(default=2000, ge=10, description="A DOCX with more ZIP members than this is refused before python-docx opens it.")
     pdf_max_pages: int = Field(default=3000, ge=1, description="A PDF with more pages than this is refused.")
     max_text_chars: int = Field(default=20_000_000, ge=1000, description="Text extracted from one PDF (or DOCX) beyond this many characters is refused.")

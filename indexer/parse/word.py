@@ -33,7 +33,7 @@ def check_docx_archive(data: bytes, path: str, *, max_unpacked: int, max_parts: 
                          hint=_BOMB_HINT.format("REGWATCH_DOCX_MAX_UNPACKED_MB"))
 
 
-def extract_docx(data: bytes, path: str, *, max_unpacked: int = 200 * 1024 * 1024, max_parts: int = 2000,
+def extract_docx(data: bytes, path: str, *, max_unpacked: int = 100 * 1024 * 1024, max_parts: int = 2000,
                  max_chars: int = 20_000_000) -> tuple[str, dict[str, Any], list[str]]:
     """(text, metadata hints {title}, warnings). Table rows become 'cell | cell | cell' lines."""
     check_docx_archive(data, path, max_unpacked=max_unpacked, max_parts=max_parts)
