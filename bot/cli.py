@@ -81,12 +81,14 @@ def index_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the run report as JSON.")] = False,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Re-embed everything (after changing the embedding model).")] = False,
     keep_missing: Annotated[bool, typer.Option("--keep-missing", help="Do not mark files that disappeared as removed.")] = False,
+    follow_symlinks: Annotated[bool, typer.Option("--follow-symlinks", help="Index what symlinks leading out of a folder point to (refused by default).")] = False,
 ) -> None:
     """Index regulations, standards, drafts and commentary, article by article.
 
     Re-running is incremental: unchanged files are skipped, changed ones become new versions (their passages are
     replaced and the change is recorded), and files that disappeared from an indexed folder are marked removed.
-    One bad file is reported and the rest go on; the exit code is 1 if any file failed.
+    One bad file is reported and the rest go on; the exit code is 1 if any file failed. Only regular files are read
+    (FIFOs, devices, sockets and symlink loops are reported and skipped), and their size is checked first.
 
     Example: [bold]regwatch index ../shared/regulations --json[/bold]
     """
@@ -103,7 +105,7 @@ def index_cmd(
         try:
             if rebuild:
                 indexer.rebuild()
-            report = indexer.index_paths(targets, remove_missing=not keep_missing)
+            report = indexer.index_paths(targets, remove_missing=not keep_missing, follow_symlinks=follow_symlinks)
         finally:
             indexer.close()
     if as_json:

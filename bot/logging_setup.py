@@ -35,3 +35,7 @@ def setup_logging(settings: Settings | None, *, verbose: bool = False) -> None:
     use_json = bool(settings and settings.log_json)
     handler.setFormatter(json_formatter() if use_json else logging.Formatter(TEXT_FORMAT if verbose else "%(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=level, handlers=[handler])
+    if settings is not None:
+        from bot.slack.security import install_log_masking
+
+        install_log_masking(settings)  # tokens and the passwords of configured URLs never reach a log line

@@ -203,8 +203,13 @@ def sources_add(
     schedule: Annotated[str | None, typer.Option(help="Cron expression, e.g. '0 8 * * 1-5'.")] = None,
     include: Annotated[list[str] | None, typer.Option(help="Regex a link must match (listing/rss; repeatable).")] = None,
     exclude: Annotated[list[str] | None, typer.Option(help="Regex that drops a link (repeatable).")] = None,
+    allow_private: Annotated[bool, typer.Option("--allow-private", help="Let this source's own origin be a private, loopback or link-local address (an intranet mirror).")] = False,
+    allow_host: Annotated[list[str] | None, typer.Option("--allow-host", help="rss: also follow feed items linking to this host (repeatable).")] = None,
 ) -> None:
-    """Add a source to the sources file (its comments and layout are kept)."""
+    """Add a source to the sources file (its comments and layout are kept).
+
+    regwatch fetches only public addresses: a literal private or link-local address (10.0.0.1, 169.254.169.254) is
+    refused unless --allow-private, and names resolving to one are refused when fetched."""
     from indexer.sources import Source, add_source
 
     from .cli import load_settings
@@ -213,12 +218,22 @@ def sources_add(
                               "topics": topic or [], "jurisdiction": jurisdiction, "include": include or [],
                               "exclude": exclude or []}
     fields["path" if kind == "folder" else "url"] = url
+    if allow_private:
+        fields["allow_private"] = True
+    if allow_host:
+        fields["allow_hosts"] = allow_host
     if schedule:
         fields["schedule"] = schedule
+    from pydantic import ValidationError
+
+    from indexer.sources import explain_errors
+
     try:
         source = Source(**fields)
-    except Exception as e:  # pydantic's message names the field
-        raise RegwatchError(f"invalid source: {e}") from e
+    except ValidationError as e:
+        raise RegwatchError(f"invalid source: {explain_errors(e)}",
+                            hint="--allow-private lets a source's own origin be private (an intranet mirror)"
+                            if "allow_private" in str(e) else None) from None
     settings = load_settings()
     add_source(settings.resolved_sources_file, source)
     typer.echo(f"added {name} to {settings.resolved_sources_file}")
@@ -271,7 +286,7 @@ def probe_source(settings: Any, source: Any) -> dict[str, Any]:
         out["summary"] = f"{len(out['items'])} files under {root}"
         return out
     with Fetcher(settings, state=None) as fetcher:  # no state: a test must not make the next real run get a 304
-        res = fetcher.fetch(source.url, conditional=False)
+        res = fetcher.fetch(source.url, conditional=False, policy=source.policy())
     if res.skipped:
         out["summary"] = f"skipped: {res.skipped}"
         return out

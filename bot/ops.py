@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
-from urllib.parse import urlsplit, urlunsplit
 
 import typer
 
@@ -40,16 +39,11 @@ def env_name(loc: str) -> str:
 
 
 def mask_url(value: str) -> str:
-    """`scheme://user:secret@host/...` -> `scheme://user:***@host/...`; other strings unchanged."""
-    try:
-        parts = urlsplit(value)
-        if not parts.password:
-            return value
-        host = parts.hostname or ""
-        netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    except ValueError:
-        return value
-    return urlunsplit(parts._replace(netloc=netloc))
+    """`scheme://user:secret@host/...` -> `scheme://user:***@host/...` (indexer.urls; a password may hold '/', '#',
+    '?' or '@'); other strings unchanged."""
+    from indexer.urls import mask_url as mask
+
+    return mask(value)
 
 
 def masked(value: Any) -> Any:
@@ -73,7 +67,7 @@ def effective_config(settings: Settings) -> dict[str, Any]:
         "set": sorted(names[f] for f in settings.model_fields_set if f in names),
         "effective": {
             "state_store": mask_url(settings.resolved_state_url),
-            "chroma": settings.chroma_url and mask_url(settings.chroma_url) or str(settings.chroma_dir),
+            "chroma": mask_url(settings.chroma_url) if settings.chroma_url else str(settings.chroma_dir),
             "lexical_index": str(settings.lexical_path),
             "embedding": {"backend": settings.embedding_backend, "model": _embedding_model(settings)},
             "sources_file": str(settings.resolved_sources_file),

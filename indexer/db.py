@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -60,7 +61,12 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        from .filemodes import private_file
+
+        db = Path(url.removeprefix("sqlite:///"))
+        db.parent.mkdir(parents=True, exist_ok=True)
+        if db.name and not url.endswith(":memory:"):
+            private_file(db)  # 600 from the start: SQLite gives its -wal and -shm files the same mode
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
@@ -173,7 +179,7 @@ def run_lock(engine: Engine, name: str) -> Iterator[Connection]:
         if path is None:
             yield conn
             return
-        with open(path.with_name(f"{path.name}.{name}.lock"), "a+b") as fh:
+        with open(os.open(path.with_name(f"{path.name}.{name}.lock"), os.O_RDWR | os.O_CREAT, 0o600), "a+b") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
                 yield conn

@@ -26,6 +26,16 @@ class Ledger:
             res = c.execute(insert(runs).values(kind=kind, started_at=utcnow(), state="running"))
             return int(res.inserted_primary_key[0])  # type: ignore[index]
 
+    def fail_interrupted_runs(self, kind: str) -> list[int]:
+        """Mark runs of `kind` still 'running' as failed (call under that kind's run lock: they were killed)."""
+        with self.engine.begin() as c:
+            ids = [int(r) for r in c.execute(select(runs.c.run_id).where(runs.c.kind == kind, runs.c.state == "running")).scalars()]
+            if ids:
+                c.execute(update(runs).where(runs.c.run_id.in_(ids)).values(
+                    finished_at=utcnow(), state="failed",
+                    report={"error": "interrupted: the process stopped before the run finished (marked by the next run)"}))
+        return ids
+
     def finish_run(self, run_id: int, state: str, report: dict[str, Any]) -> None:
         with self.engine.begin() as c:
             c.execute(update(runs).where(runs.c.run_id == run_id).values(finished_at=utcnow(), state=state, report=report))

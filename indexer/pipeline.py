@@ -159,14 +159,17 @@ class Indexer:
             lex.close()
 
     # --- entry points --------------------------------------------------------------------------------------
-    def index_paths(self, paths: Iterable[Path], *, source_name: str | None = None, remove_missing: bool = True) -> RunReport:
-        from .parse import iter_documents
+    def index_paths(self, paths: Iterable[Path], *, source_name: str | None = None, remove_missing: bool = True,
+                    follow_symlinks: bool = False) -> RunReport:
+        """Index files and folders. FIFOs, devices, symlink loops and (unless `follow_symlinks`) symlinks leading out
+        of a folder are each one failed entry of the report; the rest of the batch goes on."""
+        from .parse import iter_candidates
 
         paths = list(paths)
         for p in paths:
             if not p.exists():
                 raise RegwatchError(f"{p}: no such file or folder", hint="check the path given to `regwatch index`")
-        files = list(iter_documents(paths))
+        files = list(iter_candidates(paths, follow_symlinks=follow_symlinks))
         roots = [p.resolve() for p in paths if p.is_dir()]
         return self._run(files, roots, source_name, remove_missing)
 
@@ -184,19 +187,21 @@ class Indexer:
 
     def _locked_run(self, items: list[Any], roots: list[Path], source_name: str | None, remove_missing: bool) -> RunReport:
         t0 = time.perf_counter()
+        # Under the run lock, a run still 'running' is one that was killed: say so, and repair deeply.
+        interrupted = self.ledger.fail_interrupted_runs("index")
         run_id = self.ledger.start_run("index")
         report = RunReport(run_id=run_id)
         state = "failed"
         try:
             docs = self.ledger.docs(include_removed=True)  # reconcile repairs the stores, never this table
-            report.repaired = self.reconcile(docs=docs)
+            report.repaired = self.reconcile(docs=docs, deep=True if interrupted else None)
             known = {d["origin"]: d for d in docs}
             current_raw = self.ledger.current_raw_hashes()
             seen: set[str] = set()
             jobs: list[_Job] = []
             for i, item in enumerate(items):
                 outcome, job = self._prepare(item, known, current_raw, source_name, run_id)
-                seen.add(outcome.source_path if isinstance(item, ParsedDocument) else str(Path(item).resolve()))
+                seen.add(outcome.source_path if isinstance(item, ParsedDocument) else _candidate(item).origin)
                 if job is None:
                     report.documents.append(outcome)
                 else:
@@ -228,18 +233,23 @@ class Indexer:
             parsed, origin = item, item.source_path
             existing = known.get(origin)
         else:
-            path = Path(item)
-            origin = str(path.resolve())
+            from .parse import read_document
+
+            cand = _candidate(item)
+            path = cand.path
+            if cand.problem is not None:
+                return DocOutcome(str(path), None, "failed", error=cand.problem, hint=cand.hint), None
+            origin = cand.origin
             existing = known.get(origin)
             try:
-                raw = path.read_bytes()
-            except OSError as e:
-                return DocOutcome(str(path), None, "failed", error=f"cannot read: {e.strerror}"), None
+                raw = read_document(path, settings=self.settings)  # type and size checked before reading
+            except ParseError as e:
+                return DocOutcome(str(path), None, "failed", error=e.reason, hint=e.hint), None
             if existing and current_raw.get(existing["doc_id"]) == sha256(raw):
                 # The cheap path for a no-change re-run: same bytes, nothing to parse or embed.
                 return DocOutcome(str(path), existing["doc_id"], "unchanged", passages=0), None
             try:
-                parsed = parse_file(path, settings=self.settings, display_path=str(path))
+                parsed = parse_file(path, settings=self.settings, display_path=str(path), data=raw)
             except ParseError as e:
                 return DocOutcome(str(path), None, "failed", error=e.reason, hint=e.hint), None
         doc_id = existing["doc_id"] if existing else self._new_doc_id(parsed.meta.doc_id or slugify_doc_id(_stem(parsed.source_path)), origin)
@@ -249,8 +259,14 @@ class Indexer:
             if cur and cur["content_hash"] == chash:
                 self._update_meta_only(existing, parsed, origin, cur, run_id)
                 return DocOutcome(parsed.source_path, doc_id, "unchanged", passages=0), None
+        cap = self.settings.max_passages_per_doc
+        step = max(1, self.settings.max_passage_chars - self.settings.passage_overlap_chars)
+        if len(parsed.text) // step > cap:  # surely over: refused before splitting it
+            return _too_many(parsed.source_path, doc_id, f"about {len(parsed.text) // step:,}", cap), None
         passages = split_passages(doc_id, parsed.text, max_chars=self.settings.max_passage_chars,
                                   overlap=self.settings.passage_overlap_chars)
+        if len(passages) > cap:
+            return _too_many(parsed.source_path, doc_id, f"{len(passages):,}", cap), None
         if not passages:
             return DocOutcome(parsed.source_path, doc_id, "failed", error="no text to index after parsing"), None
         job = _Job(parsed, origin, doc_id, chash, passages, existing=existing, source_name=source_name)
@@ -449,6 +465,18 @@ class Indexer:
         self.vectors.reset()
         for lex in self.lexicals:
             lex.clear()
+
+
+def _candidate(item: Any) -> Any:
+    """A Candidate (indexer.parse.files) for a path given as one or as a plain path."""
+    from .parse.files import Candidate
+
+    return item if isinstance(item, Candidate) else Candidate(Path(item))
+
+
+def _too_many(source: str, doc_id: str, n: str, cap: int) -> DocOutcome:
+    return DocOutcome(source, doc_id, "failed", error=f"refused: splits into {n} passages (the limit is {cap:,})",
+                      hint="split the document, or raise REGWATCH_MAX_PASSAGES_PER_DOC if it really is this long")
 
 
 def _doc_metas(docs: list[dict[str, Any]]) -> dict[str, DocMeta]:

@@ -47,7 +47,13 @@ class Settings(BaseSettings):
     # --- passages ------------------------------------------------------------------------------------------
     max_passage_chars: int = Field(default=1500, ge=200, description="Articles longer than this are split with overlap, keeping their locator.")
     passage_overlap_chars: int = Field(default=200, ge=0)
-    max_file_mb: float = Field(default=50.0, gt=0, description="Files larger than this are refused with a clear error.")
+    max_file_mb: float = Field(default=50.0, gt=0, description="Files larger than this are refused with a clear error, before they are read.")
+    max_passages_per_doc: int = Field(default=5000, ge=1, description="A document that splits into more passages than this is refused (the largest bundled regulation has a few hundred).")
+    docx_max_unpacked_mb: float = Field(default=100.0, gt=0, description="A DOCX whose parts unpack to more than this is refused before python-docx opens it (a zip bomb).")
+    docx_max_parts: int = Field(default=2000, ge=10, description="A DOCX with more ZIP members than this is refused before python-docx opens it.")
+    pdf_max_pages: int = Field(default=3000, ge=1, description="A PDF with more pages than this is refused.")
+    max_text_chars: int = Field(default=20_000_000, ge=1000, description="Text extracted from one PDF (or DOCX) beyond this many characters is refused.")
+    front_matter_max_bytes: int = Field(default=64 * 1024, ge=256, description="YAML front matter (and sidecar files) larger than this is refused; YAML aliases in them are always refused.")
 
     # --- answers -------------------------------------------------------------------------------------------
     top_k: int = Field(default=5, ge=1, le=50)
@@ -64,19 +70,26 @@ class Settings(BaseSettings):
     http_max_bytes: int = Field(default=30 * 1024 * 1024, gt=0)
     http_per_host_interval_s: float = Field(default=1.0, ge=0)
     respect_robots: bool = True
+    fetch_deadline_s: float = Field(default=120.0, gt=0, description="One fetch (redirects, retries and the whole body) must finish within this, on top of the per-read time-out.")
+    max_feed_items: int = Field(default=200, ge=1, description="Feed items read per source per run; the rest wait for later runs (feeds list the newest first).")
 
     # --- slack ---------------------------------------------------------------------------------------------
     slack_bot_token: SecretStr | None = Field(default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN", "REGWATCH_SLACK_BOT_TOKEN"))
     slack_app_token: SecretStr | None = Field(default=None, validation_alias=AliasChoices("SLACK_APP_TOKEN", "REGWATCH_SLACK_APP_TOKEN"))
     slack_signing_secret: SecretStr | None = Field(default=None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "REGWATCH_SLACK_SIGNING_SECRET"))
     slack_api_url: str | None = Field(default=None, description="Override the Slack Web API base URL (tests, proxies), e.g. http://127.0.0.1:8999/api/")
-    slack_admins: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Slack user ids allowed to change subscriptions and sources (comma separated). Empty: everyone.")
+    slack_admins: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Slack user ids allowed to change subscriptions and digests (comma separated). Empty: the workspace's admins and owners (from users.info).")
+    slack_admin_cache_s: float = Field(default=600.0, ge=0, description="How long a users.info answer (is this user a workspace admin or owner?) is trusted.")
+    slack_max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="HTTP mode: request bodies larger than this get 413 before they are read (Slack's own are a few KB).")
+    slack_socket_timeout_s: float = Field(default=10.0, gt=0, description="HTTP mode: a connection idle this long (slow headers or body) is closed.")
+    metrics_token: SecretStr | None = Field(default=None, description="HTTP mode: GET /metrics needs `Authorization: Bearer <this>`. Unset: /metrics is off (404).")
     slack_channel_allowlist: Annotated[list[str], NoDecode] = Field(default_factory=list, description="If set, the bot only answers in these channel ids.")
     timezone: str = Field(default="Asia/Shanghai")
     calendar_token: SecretStr | None = Field(default=None, description="Serve the deadline calendar at /calendar.ics?token=<this> in the Slack bot's HTTP mode (calendar apps subscribe to the URL). Unset: no calendar URL.")
     digest_horizon_days: int = Field(default=30, ge=1, le=366, description="How many days ahead a digest lists effective dates and comment deadlines.")
 
     # --- operations ----------------------------------------------------------------------------------------
+    restore_max_gb: float = Field(default=50.0, gt=0, description="`regwatch restore` refuses an archive that unpacks to more than this.")
     log_level: str = Field(default="INFO")
     log_json: bool = False
 
@@ -118,4 +131,6 @@ class Settings(BaseSettings):
         return self.glossary_path or BUNDLED_CORPUS / "glossary.yaml"
 
     def ensure_dirs(self) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        from .filemodes import private_dir
+
+        private_dir(self.data_dir)  # 700: it holds questions, Slack user ids and the index

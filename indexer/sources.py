@@ -18,6 +18,8 @@ from .models import DOC_TYPES, LANGUAGES
 if TYPE_CHECKING:
     from apscheduler.triggers.cron import CronTrigger
 
+    from .fetch.policy import FetchPolicy
+
 DEFAULT_SCHEDULE = "0 8 * * *"
 SCHEMA_VERSION = 1
 _DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
@@ -43,6 +45,11 @@ class Source(BaseModel):
     exclude: list[str] = []
     enabled: bool = True
     notes: str | None = None
+    # The fetch policy (indexer/fetch/policy.py): private, loopback and link-local addresses are refused unless
+    # the source allows them for its own origin; feed items linking to other hosts are followed only for these hosts.
+    allow_private: bool = False
+    allow_hosts: list[str] = []
+    follow_symlinks: bool = False  # folder sources: follow symlinks that lead out of the folder
 
     @field_validator("name")
     @classmethod
@@ -91,7 +98,17 @@ class Source(BaseModel):
                 raise ValueError("a folder source needs 'path'")
         elif not self.url or not re.match(r"https?://", self.url):
             raise ValueError(f"a {self.kind} source needs an http(s) 'url'")
+        elif not self.allow_private and (reason := private_literal(self.url)):
+            raise ValueError(f"url {self.url!r} is a {reason} address; regwatch fetches only public addresses unless "
+                             "the source says allow_private: true (`sources add --allow-private`)")
         return self
+
+    def policy(self) -> FetchPolicy:
+        """What fetches for this source may reach (its url's origin is its own)."""
+        from .fetch.policy import FetchPolicy
+
+        assert self.url is not None
+        return FetchPolicy.for_url(self.url, allow_private=self.allow_private, allow_hosts=self.allow_hosts)
 
     def wants(self, *texts: str | None) -> bool:
         """True when the include patterns (if any) match one of `texts` and no exclude pattern does."""
@@ -108,6 +125,22 @@ class Source(BaseModel):
         if self.topics:
             meta["topics"] = list(self.topics)
         return meta
+
+
+def private_literal(url: str) -> str | None:
+    """Why `url`'s host, when it is an IP literal, is not public (e.g. 'link-local'); None for names and public IPs.
+
+    Host names are checked when they are fetched, after DNS; a literal is refused already here."""
+    from urllib.parse import urlsplit
+
+    from .fetch.policy import blocked, literal_ip
+
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return None
+    ip = literal_ip(host)
+    return blocked(ip) if ip is not None else None
 
 
 def cron_trigger(expr: str, timezone: str) -> CronTrigger:
@@ -225,7 +258,7 @@ def _validate(path: Path, raw: dict[str, Any]) -> list[Source]:
         try:
             source = Source.model_validate({**defaults, **entry})
         except ValidationError as e:
-            raise ConfigError(f"{path}: {label}: {_explain(e)}") from None
+            raise ConfigError(f"{path}: {label}: {explain_errors(e)}") from None
         if source.name in seen:
             raise ConfigError(f"{path}: duplicate source name {source.name!r} (entries #{seen[source.name]} and #{i})")
         seen[source.name] = i
@@ -233,7 +266,8 @@ def _validate(path: Path, raw: dict[str, Any]) -> list[Source]:
     return sources
 
 
-def _explain(e: ValidationError) -> str:
+def explain_errors(e: ValidationError) -> str:
+    """A pydantic error as one line: `field: message; field: message`."""
     parts = []
     for err in e.errors():
         where = ".".join(str(x) for x in err["loc"])

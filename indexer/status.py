@@ -12,14 +12,15 @@ if TYPE_CHECKING:
 def index_status(settings: Settings) -> dict[str, Any]:
     from .db import get_engine
     from .ledger import Ledger
+    from .urls import mask_url
 
     ledger = Ledger(get_engine(settings))
     docs = ledger.docs()
     counts = ledger.counts()
     return {
         "data_dir": str(settings.data_dir),
-        "chroma": settings.chroma_url or str(settings.chroma_dir),
-        "state_store": _mask_url(settings.resolved_state_url),
+        "chroma": mask_url(settings.chroma_url) if settings.chroma_url else str(settings.chroma_dir),
+        "state_store": mask_url(settings.resolved_state_url),
         "embedding_model": _model_id(settings),
         "counts": counts,
         "by_doc_type": dict(Counter(d["doc_type"] for d in docs)),
@@ -37,15 +38,6 @@ def index_status(settings: Settings) -> dict[str, Any]:
             for r in ledger.last_runs(5)
         ],
     }
-
-
-def _mask_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - an unparsable URL is shown as it is; it holds no parsed secret
-        return url
 
 
 def _model_id(settings: Settings) -> str:

@@ -24,12 +24,14 @@ def make_chroma_client(settings: Settings) -> Any:
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
+    from .urls import mask_url
+
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=True)
     if settings.chroma_url:
         u = urlparse(settings.chroma_url)
         if u.scheme not in ("http", "https") or not u.hostname:
             raise StoreError(
-                f"REGWATCH_CHROMA_URL={settings.chroma_url!r} is not an http(s) URL",
+                f"REGWATCH_CHROMA_URL={mask_url(settings.chroma_url)!r} is not an http(s) URL",
                 hint="use e.g. http://127.0.0.1:8000",
             )
         try:
@@ -42,7 +44,7 @@ def make_chroma_client(settings: Settings) -> Any:
             client.heartbeat()
         except Exception as e:  # noqa: BLE001 - any connection failure means the same thing to the user
             raise StoreError(
-                f"cannot reach the Chroma server at {settings.chroma_url}: {e}",
+                f"cannot reach the Chroma server at {mask_url(settings.chroma_url)}: {e}",
                 hint="start it with `chroma run --path DIR --port N`, or unset REGWATCH_CHROMA_URL to use the embedded store",
             ) from e
         return client

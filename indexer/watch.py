@@ -13,6 +13,7 @@ from .db import get_engine, utcnow
 from .errors import ConfigError, RegwatchError
 from .fetch import Fetcher, FetchResult, extract_links, parse_feed
 from .fetch.health import HealthBook, SourceHealth, failing_sources
+from .fetch.policy import FetchPolicy
 from .models import ParsedDocument, sha256
 from .sources import Source, cron_trigger, load_sources
 
@@ -222,7 +223,8 @@ class _Watcher:
             yield from self._folder(source, out)
             return
         assert source.url is not None  # the Source model guarantees it
-        res = self._fetch(source.url, out, fetched)
+        policy = source.policy()
+        res = self._fetch(source.url, out, fetched, policy)
         if res is None:
             return
         defaults = source.meta_defaults()
@@ -232,20 +234,27 @@ class _Watcher:
         elif source.kind == "listing":
             links = extract_links(res.text, res.final_url, source.include, source.exclude)
             for link in links[:MAX_LINKS_PER_LISTING]:
-                yield from self._linked(link.url, out, fetched, defaults)
+                yield from self._linked(link.url, out, fetched, defaults, policy)
         else:
-            for item in parse_feed(res.content or b"", res.final_url):
-                if not source.wants(item.link, item.title):
-                    continue
+            items = [i for i in parse_feed(res.content or b"", res.final_url) if source.wants(i.link, i.title)]
+            cap = self.settings.max_feed_items
+            if len(items) > cap:
+                out.problems.append(f"{source.url}: {len(items)} feed items, only the first {cap} read this run "
+                                    "(REGWATCH_MAX_FEED_ITEMS)")
+                items = items[:cap]
+            for item in items:
                 meta = {**defaults, "title": item.title or None, "published": item.published}
                 meta = {k: v for k, v in meta.items() if v is not None}
-                if item.link:
-                    yield from self._linked(item.link, out, fetched, meta)
+                if item.link and not policy.may_follow(item.link):
+                    out.problems.append(f"{item.link}: not fetched: a feed item linking to another host than the "
+                                        "source's (list the host in the source's allow_hosts to follow it)")
+                elif item.link:
+                    yield from self._linked(item.link, out, fetched, meta, policy)
                 elif item.content:
                     yield from self._inline(source, item.guid, item.content, out, meta)
 
-    def _fetch(self, url: str, out: SourceOutcome, fetched: list[str]) -> FetchResult | None:
-        res = self.fetcher.fetch(url)
+    def _fetch(self, url: str, out: SourceOutcome, fetched: list[str], policy: FetchPolicy) -> FetchResult | None:
+        res = self.fetcher.fetch(url, policy=policy)
         if res.skipped:
             out.skipped.append(f"{url}: {res.skipped}")
             return None
@@ -256,9 +265,10 @@ class _Watcher:
         fetched.append(url)
         return res
 
-    def _linked(self, url: str, out: SourceOutcome, fetched: list[str], meta: dict[str, Any]) -> Iterator[ParsedDocument]:
+    def _linked(self, url: str, out: SourceOutcome, fetched: list[str], meta: dict[str, Any],
+                policy: FetchPolicy) -> Iterator[ParsedDocument]:
         try:
-            res = self._fetch(url, out, fetched)
+            res = self._fetch(url, out, fetched, policy)
         except RegwatchError as e:
             out.problems.append(str(e))  # one dead link does not make the feed unhealthy
             return
@@ -288,19 +298,23 @@ class _Watcher:
                                content_type="text/html; charset=utf-8")
 
     def _folder(self, source: Source, out: SourceOutcome) -> Iterator[ParsedDocument]:
-        from .parse import iter_documents
+        from .errors import ParseError
+        from .parse import iter_candidates, read_document
 
         root = resolve_folder(self.settings.resolved_sources_file, source.path or "")
-        for path in iter_documents([root]):
-            if not source.wants(str(path.relative_to(root))):
+        for c in iter_candidates([root], follow_symlinks=source.follow_symlinks):
+            if not source.wants(str(c.path.relative_to(root))):
+                continue
+            if c.problem is not None:
+                out.problems.append(f"{c.path}: {c.problem}")
                 continue
             try:
-                data = path.read_bytes()
-            except OSError as e:
-                out.problems.append(f"{path}: cannot be read ({e.strerror or e})")
+                data = read_document(c.path, settings=self.settings)
+            except ParseError as e:
+                out.problems.append(str(e))
                 continue
             # The resolved path as name: the same origin and id `regwatch index` gives the file.
-            yield from self._parse(data, out, source.meta_defaults(), name=str(path.resolve()))
+            yield from self._parse(data, out, source.meta_defaults(), name=c.origin)
 
 
 def resolve_folder(sources_file: Path, path: str) -> Path:

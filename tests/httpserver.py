@@ -21,6 +21,7 @@ class Reply:
     chunked: bool = False  # no Content-Length: the client must count bytes while streaming
     etag: str | None = None  # when set, a matching If-None-Match gets 304
     last_modified: str | None = None  # when set, a matching If-Modified-Since gets 304
+    drip_s: float = 0.0  # a hostile server: the body one byte at a time, this many seconds apart
 
     def payload(self) -> bytes:
         return self.body.encode("utf-8") if isinstance(self.body, str) else self.body
@@ -117,6 +118,13 @@ def _make_handler(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
                     for chunk in _chunks(body, 16 * 1024):
                         self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
                     self.wfile.write(b"0\r\n\r\n")
+                elif reply.drip_s:
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    for i in range(len(body)):
+                        self.wfile.write(body[i : i + 1])
+                        self.wfile.flush()
+                        time.sleep(reply.drip_s)
                 else:
                     self.send_header("Content-Length", str(len(body)))
                     self.end_headers()

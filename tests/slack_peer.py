@@ -66,6 +66,7 @@ class SlackPeer:
         self.messages: dict[str, list[dict[str, Any]]] = {}
         self.faults: dict[str, list[Fault]] = {}
         self.missing_channels: set[str] = set()  # chat.postMessage there answers ok:false channel_not_found
+        self.users: dict[str, dict[str, Any]] = {}  # users.info: user id -> fields (is_admin, is_owner, ...)
         self.lock = threading.Lock()
         self._ts = itertools.count(1)
         peer = self
@@ -123,6 +124,11 @@ class SlackPeer:
 
     def posts(self, channel: str | None = None) -> list[Call]:
         return [c for c in self.of("chat.postMessage") if channel is None or c.args.get("channel") == channel]
+
+    def set_user(self, user_id: str, **fields: Any) -> None:
+        """users.info answers for `user_id` (e.g. is_admin=True, is_owner=True); other users are ordinary members."""
+        with self.lock:
+            self.users[user_id] = fields
 
     def reset(self) -> None:
         with self.lock:
@@ -203,6 +209,14 @@ class SlackPeer:
             with self.lock:
                 self.messages.setdefault(channel, []).append(message)
             return {"ok": True, "channel": channel, "ts": ts, "message": message}
+        if method == "users.info":  # the documented shape; unknown ids are plain members of the workspace
+            uid = str(args.get("user", ""))
+            with self.lock:
+                extra = dict(self.users.get(uid, {}))
+            user = {"id": uid, "team_id": "T111", "name": uid.lower(), "deleted": False, "real_name": uid, "tz": "Asia/Shanghai",
+                    "is_admin": False, "is_owner": False, "is_primary_owner": False, "is_restricted": False,
+                    "is_ultra_restricted": False, "is_bot": False, "is_app_user": False, "updated": 1502138686, **extra}  # fmt: skip
+            return {"ok": True, "user": user}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": self._new_ts()}
         if method == "chat.update":
@@ -485,7 +499,7 @@ class InProcessBot:
         init_schema(engine)
         self.asker = asker or FakeAsker()
         app = create_app(settings, asker=None if real_asker else self.asker, engine=engine)  # None: the real Asker
-        self.server = make_http_server(app, "127.0.0.1", 0)
+        self.server = make_http_server(app, "127.0.0.1", 0, settings=settings)
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.bot = Bot(f"http://127.0.0.1:{self.server.server_port}/slack/events", settings, engine, self.asker, peer)
 

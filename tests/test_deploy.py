@@ -281,7 +281,8 @@ def test_healthz_is_503_naming_what_failed_and_metrics_count_from_the_store(tmp_
     from tests.chroma_server import free_port
 
     with SlackPeer() as peer:
-        settings = bot_settings(tmp_path / "data", peer, chroma_url=f"http://127.0.0.1:{free_port()}")  # nothing there
+        settings = bot_settings(tmp_path / "data", peer, chroma_url=f"http://127.0.0.1:{free_port()}",  # nothing there
+                                metrics_token="metrics-token-for-tests")
         settings.ensure_dirs()
         engine = make_engine(settings.resolved_state_url)
         init_schema(engine)
@@ -294,7 +295,8 @@ def test_healthz_is_503_naming_what_failed_and_metrics_count_from_the_store(tmp_
                 {"answer_id": "a2", "question": "q", "answer": {"abstained": False}, "created_at": now},
             ])  # fmt: skip
             conn.execute(outbox.insert().values(change_id=change, destination="C1", state="sent", created_at=now, sent_at=now))
-        server = make_http_server(create_app(settings, engine=engine), "127.0.0.1", 0, ops=Ops(settings, engine))
+        server = make_http_server(create_app(settings, engine=engine), "127.0.0.1", 0, ops=Ops(settings, engine),
+                                  settings=settings)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         base = f"http://127.0.0.1:{server.server_port}"
         try:
@@ -303,7 +305,11 @@ def test_healthz_is_503_naming_what_failed_and_metrics_count_from_the_store(tmp_
             body = json.loads(err.value.read())
             assert err.value.code == 503 and body["ok"] is False
             assert body["checks"]["state_store"]["ok"] is True and body["checks"]["chroma"]["ok"] is False
-            with urllib.request.urlopen(f"{base}/metrics", timeout=10) as resp:
+            with pytest.raises(urllib.error.HTTPError) as err:  # the metrics need the bearer token
+                urllib.request.urlopen(f"{base}/metrics", timeout=10)
+            assert err.value.code == 401
+            req = urllib.request.Request(f"{base}/metrics", headers={"Authorization": "Bearer metrics-token-for-tests"})
+            with urllib.request.urlopen(req, timeout=10) as resp:
                 metrics = resp.read().decode()
         finally:
             server.shutdown()

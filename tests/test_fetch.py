@@ -42,7 +42,8 @@ class FakeTime:
 def fetcher(tmp_path: Path, t: FakeTime | None = None, state: bool = False, **kw: object) -> Fetcher:
     t = t or FakeTime()
     engine = make_engine(f"sqlite:///{tmp_path / 'state.sqlite'}") if state else None
-    return Fetcher(settings(tmp_path, **kw), state=engine, sleep=t.sleep, clock=t.clock)
+    # allow_private: the test server is on loopback (the policy itself is pinned in test_fetch_policy.py)
+    return Fetcher(settings(tmp_path, **kw), state=engine, sleep=t.sleep, clock=t.clock, allow_private=True)
 
 
 # --- basics, conditional GET ------------------------------------------------------------------------------
@@ -112,7 +113,7 @@ def test_429_honours_retry_after_and_caps_it(http_server: LoopbackServer, tmp_pa
     http_server.route("/busy", [Reply(429, headers={"Retry-After": "7"}), Reply(429, headers={"Retry-After": "86400"}),
                                 Reply(body=PAGE)])
     t = FakeTime()
-    with Fetcher(settings(tmp_path), sleep=t.sleep, clock=t.clock, max_wait_s=30) as f:
+    with Fetcher(settings(tmp_path), sleep=t.sleep, clock=t.clock, max_wait_s=30, allow_private=True) as f:
         assert f.fetch(http_server.url("/busy")).status == 200
     assert t.sleeps == [7.0, 30.0]
 
@@ -163,7 +164,7 @@ def test_redirects_are_followed_and_loops_reported(http_server: LoopbackServer, 
 def test_redirect_chains_are_limited(http_server: LoopbackServer, tmp_path: Path) -> None:
     for i in range(6):
         http_server.route(f"/r{i}", Reply(302, headers={"Location": f"/r{i + 1}"}))
-    with Fetcher(settings(tmp_path), max_redirects=3) as f, pytest.raises(FetchError, match="more than 3 redirects"):
+    with Fetcher(settings(tmp_path), max_redirects=3, allow_private=True) as f, pytest.raises(FetchError, match="more than 3 redirects"):
         f.fetch(http_server.url("/r0"))
 
 

@@ -135,7 +135,7 @@ def test_two_bot_processes_post_each_alert_exactly_once(tmp_path: Path, state_ur
     with SlackPeer() as slack:
         for _ in range(60):  # every post takes a little while, so the two replicas' delivery runs overlap
             slack.fail("chat.postMessage", record=True, delay=0.02)
-        env = {"REGWATCH_STATE_URL": state_url}
+        env = {"REGWATCH_STATE_URL": state_url, "REGWATCH_METRICS_TOKEN": "metrics-token-for-tests"}
         bots = [BotProcess(tmp_path / f"bot{i}", slack, args=["--deliver-every", "0.3"], env=env).start() for i in range(2)]
         try:
             n, change_ids = 40, []
@@ -155,7 +155,9 @@ def test_two_bot_processes_post_each_alert_exactly_once(tmp_path: Path, state_ur
             assert all(b.proc and b.proc.poll() is None for b in bots), "a replica crashed"
             import urllib.request
 
-            with urllib.request.urlopen(bots[0].url.replace("/slack/events", "/metrics"), timeout=10) as resp:
+            req = urllib.request.Request(bots[0].url.replace("/slack/events", "/metrics"),
+                                         headers={"Authorization": "Bearer metrics-token-for-tests"})
+            with urllib.request.urlopen(req, timeout=10) as resp:
                 metrics = resp.read().decode()
             assert f"regwatch_alerts_sent_total {float(expected)}" in metrics
             with urllib.request.urlopen(bots[1].url.replace("/slack/events", "/healthz"), timeout=10) as resp:

@@ -25,6 +25,12 @@ from bot.slack.commands import UsageError, parse_digest, parse_subscription, spl
 from indexer.schema import answers, channel_settings, feedback, subscriptions, threads
 
 
+@pytest.fixture
+def peer(peer):
+    peer.set_user("W111", is_admin=True)  # the commands' user is a workspace admin (no regwatch admin list is set)
+    return peer
+
+
 def _cmd(bot, text: str, **kw) -> str:
     reply = send_form(bot.url, command(text, **kw))
     assert reply.status == 200

@@ -22,7 +22,8 @@ def test_manifest_events_scopes_and_command() -> None:
     assert [c["command"] for c in MANIFEST["features"]["slash_commands"]] == ["/regwatch"]
     scopes = set(MANIFEST["oauth_config"]["scopes"]["bot"])
     # Each event and API call the bot makes needs its scope, and nothing more is asked for.
-    assert scopes == {"app_mentions:read", "chat:write", "commands", "im:history", "channels:history", "groups:history"}
+    assert scopes == {"app_mentions:read", "chat:write", "commands", "im:history", "channels:history", "groups:history",
+                      "users:read"}  # users.info: workspace admins and owners, when no admin list is set
     assert MANIFEST["features"]["app_home"]["messages_tab_enabled"] is True  # DMs reach the bot
 
 

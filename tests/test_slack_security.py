@@ -102,6 +102,31 @@ def test_channel_settings_are_admin_only_when_admins_are_set(tmp_path: Path, pee
             assert conn.execute(select(subscriptions.c.created_by)).scalar_one() == "UADMIN"
 
 
+def test_without_an_admin_list_only_workspace_admins_and_owners_change_settings(tmp_path: Path, peer: SlackPeer) -> None:
+    peer.set_user("UADMIN", is_admin=True)
+    peer.set_user("UOWNER", is_owner=True)
+    with InProcessBot(tmp_path / "data", peer) as bot:  # REGWATCH_SLACK_ADMINS empty: the default
+        for text in ("subscribe topics:ai", "unsubscribe", "digest daily 09:00", "digest off"):
+            reply = send_form(bot.url, command(text, user="W111", channel="CX"))
+            assert "only Slack workspace admins and owners" in reply.json()["text"], text
+            assert "REGWATCH_SLACK_ADMINS" in reply.json()["text"]
+        assert _rows(bot.engine) == 0
+        assert "No digest" in send_form(bot.url, command("digest", user="W111")).json()["text"]  # reading is open
+        assert "now gets alerts" in send_form(bot.url, command("subscribe topics:ai", user="UADMIN", channel="CX")).json()["text"]
+        assert "weekly digest" in send_form(bot.url, command("digest weekly 08:00", user="UOWNER", channel="CX")).json()["text"]
+        asked = [c.args.get("user") for c in peer.of("users.info")]
+        assert sorted(set(asked)) == ["UADMIN", "UOWNER", "W111"]
+        n = len(asked)
+        send_form(bot.url, command("unsubscribe", user="W111", channel="CX"))
+        assert len(peer.of("users.info")) == n  # cached
+        # Slack cannot answer: refused (fail closed), and asked again next time.
+        peer.fail("users.info", error="ratelimited", status=429, retry_after=0)
+        assert "only Slack workspace admins" in send_form(bot.url, command("unsubscribe", user="UNEW", channel="CX")).json()["text"]
+    with InProcessBot(tmp_path / "data2", peer, slack_admins=["W111"]) as bot:  # the list overrides roles
+        assert "only regwatch admins" in send_form(bot.url, command("unsubscribe", user="UADMIN")).json()["text"]
+        assert "no subscription" in send_form(bot.url, command("unsubscribe", user="W111")).json()["text"].lower()
+
+
 def test_masking_filter_hides_tokens_secrets_and_tracebacks(tmp_path: Path, peer: SlackPeer) -> None:
     settings = bot_settings(tmp_path, peer)
     stream = io.StringIO()

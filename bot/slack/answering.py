@@ -7,7 +7,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
@@ -54,6 +54,7 @@ class BotContext:
     settings: Settings
     engine: Engine
     asker: AskerLike
+    admin: Any = None  # security.AdminCheck: who may change channel settings
 
 
 def question_from(text: str) -> str:

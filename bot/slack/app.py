@@ -34,7 +34,8 @@ def create_app(
         settings.slack_signing_secret, "SLACK_SIGNING_SECRET", "Basic Information > App Credentials > Signing Secret"
     )
     engine = engine or get_engine(settings)
-    ctx = BotContext(settings=settings, engine=engine, asker=asker or LazyAsker(settings))
+    ctx = BotContext(settings=settings, engine=engine, asker=asker or LazyAsker(settings),
+                     admin=security.AdminCheck(settings, client))
     app = App(
         client=client,
         signing_secret=secret or "socket-mode",  # Bolt falls back to os.environ when given nothing

@@ -65,7 +65,7 @@ def serve(
     socket: bool = typer.Option(False, "--socket", help="Socket Mode (needs SLACK_APP_TOKEN); no public URL required."),
     http: bool = typer.Option(False, "--http", help="Events API over HTTP on /slack/events (needs SLACK_SIGNING_SECRET)."),
     port: int = typer.Option(3000, "--port", help="HTTP port (0 picks a free one and prints it)."),
-    host: str = typer.Option("0.0.0.0", "--host", help="HTTP bind address."),
+    host: str = typer.Option("127.0.0.1", "--host", help="HTTP bind address (this host only by default; a container or a TLS proxy on another host needs 0.0.0.0)."),
     deliver_every: float = typer.Option(30.0, "--deliver-every", help="Seconds between alert delivery runs."),
     no_jobs: bool = typer.Option(False, "--no-jobs", help="Answer only: no alert delivery or digests in this process."),
     asker: str | None = typer.Option(None, "--asker", hidden=True, help="module:factory building another answerer."),
@@ -105,18 +105,19 @@ def _serve(settings: Settings, *, socket_mode: bool, host: str, port: int, deliv
         else:
             from bot.health import Ops
 
-            _serve_http(app, host, port, Ops(settings, engine))
+            _serve_http(app, host, port, Ops(settings, engine), settings=settings)
     finally:
         if sched is not None:
             sched.shutdown(wait=False)
 
 
-def _serve_http(app: Any, host: str, port: int, ops: Any = None) -> None:
+def _serve_http(app: Any, host: str, port: int, ops: Any = None, *, settings: Settings | None = None) -> None:
     from bot.calendar import calendar_endpoint
     from bot.slack.server import make_http_server
 
     calendar = calendar_endpoint(ops.settings, ops.engine) if ops is not None else None  # None: no token set
-    server = make_http_server(app, host, port, ops=ops, calendar=calendar)  # ops: /healthz checks and /metrics
+    # ops: /healthz checks and /metrics; settings: signature check, body limit, socket time-out, metrics token
+    server = make_http_server(app, host, port, ops=ops, settings=settings, calendar=calendar)
     stop = threading.Event()
 
     def _stop(*_: Any) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -141,9 +142,13 @@ def _digest_text(settings: Settings, cs: dict[str, Any] | None) -> str:
     return msg.DIGEST_SCHEDULE.format(freq=cs["digest"], time=cs.get("digest_time") or "09:00", tz=settings.timezone, skip=skip)
 
 
-def run_quick(settings: Settings, engine: Engine, *, sub: str, args: str, channel_id: str, user_id: str) -> str:
-    """Every sub-command except `ask`: a DB read or write and a one-message reply."""
-    if sub in ADMIN_ONLY and not (sub == "digest" and not args) and not security.is_admin(settings, user_id):
+def run_quick(settings: Settings, engine: Engine, *, sub: str, args: str, channel_id: str, user_id: str,
+              admin: Callable[[str], bool] | None = None) -> str:
+    """Every sub-command except `ask`: a DB read or write and a one-message reply. `admin` says who may change
+    channel settings (security.AdminCheck; default: the configured admin list only)."""
+    if sub in ADMIN_ONLY and not (sub == "digest" and not args) and not (admin or security.AdminCheck(settings))(user_id):
+        if not settings.slack_admins:
+            return msg.NOT_WORKSPACE_ADMIN.format(what=ADMIN_ONLY[sub])
         admins = ", ".join(f"<@{a}>" for a in settings.slack_admins)
         return msg.NOT_ADMIN.format(what=ADMIN_ONLY[sub], admins=admins)
     if sub == "help":

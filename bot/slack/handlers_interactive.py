@@ -47,7 +47,7 @@ def register(app: App, ctx: BotContext) -> None:
             except UsageError as e:
                 text = str(e)
         else:
-            text = run_quick(ctx.settings, ctx.engine, sub=sub, args=args, channel_id=channel, user_id=user)
+            text = run_quick(ctx.settings, ctx.engine, sub=sub, args=args, channel_id=channel, user_id=user, admin=ctx.admin)
         ack(text=text, response_type="ephemeral")  # only the person who typed the command sees it
 
     def answer_command(command: dict[str, Any], respond: Respond) -> None:

@@ -46,6 +46,8 @@ AS_OF_BAD = "`{value}` is not a date. Usage: `/regwatch ask --as-of YYYY-MM-DD Q
 CALENDAR_HEADER = "*Comment deadlines and effective dates, next {days} days:*"
 CALENDAR_EMPTY = "No comment deadlines or effective dates in the next {days} days."
 NOT_ADMIN = "Sorry, only regwatch admins can change this channel's {what}. Ask one of: {admins}."
+NOT_WORKSPACE_ADMIN = ("Sorry, only Slack workspace admins and owners can change this channel's {what} (no regwatch "
+                       "admins are configured: REGWATCH_SLACK_ADMINS). Ask a workspace admin.")
 CHANNEL_NOT_ALLOWED = "regwatch is not enabled in this channel. Ask an admin to add it to the allowlist."
 SUBSCRIBE_BAD = "I could not read that: {error}. Example: `/regwatch subscribe topics:cross-border,ai issuers:TC260 kinds:new_draft,new_standard`"
 SUBSCRIBED = (

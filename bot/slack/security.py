@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from slack_bolt.response import BoltResponse
-from sqlalchemy.engine import Engine
-
-from bot.slack import store
 from indexer.settings import Settings
+
+if TYPE_CHECKING:  # kept light: the CLI's logging set-up imports this module for the masking filter
+    from slack_bolt.response import BoltResponse
+    from sqlalchemy.engine import Engine
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +47,12 @@ class SecretMaskingFilter(logging.Filter):
 
 
 def settings_secrets(settings: Settings) -> list[str]:
-    values = (settings.slack_bot_token, settings.slack_app_token, settings.slack_signing_secret)
-    return [v.get_secret_value() for v in values if v is not None]
+    """The configured secrets: Slack's, the metrics token, and the passwords in the state-store and Chroma URLs."""
+    from indexer.urls import url_password
+
+    values = (settings.slack_bot_token, settings.slack_app_token, settings.slack_signing_secret, settings.metrics_token)
+    passwords = [url_password(u) for u in (settings.state_url, settings.chroma_url) if u]
+    return [v.get_secret_value() for v in values if v is not None] + [p for p in passwords if p]
 
 
 def install_log_masking(settings: Settings, logger: logging.Logger | None = None) -> SecretMaskingFilter:
@@ -60,8 +66,57 @@ def install_log_masking(settings: Settings, logger: logging.Logger | None = None
 
 
 def is_admin(settings: Settings, user_id: str | None) -> bool:
-    """No admins configured means everyone may change channel settings."""
-    return not settings.slack_admins or (user_id or "") in settings.slack_admins
+    """The configured admin list only (no Slack call): with no list, nobody. AdminCheck adds workspace admins."""
+    return bool(settings.slack_admins) and (user_id or "") in settings.slack_admins
+
+
+class AdminCheck:
+    """Who may subscribe, unsubscribe and change digests: the users in REGWATCH_SLACK_ADMINS when it is set, else the
+    Slack workspace's admins and owners, as users.info reports them (cached for REGWATCH_SLACK_ADMIN_CACHE_S).
+
+    Fails closed: when Slack cannot say (an error, a missing users:read scope), the answer is no."""
+
+    def __init__(self, settings: Settings, client: Any = None, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.settings, self.client, self._clock = settings, client, clock
+        self._cache: dict[str, tuple[float, bool]] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def uses_workspace_roles(self) -> bool:
+        return not self.settings.slack_admins
+
+    def __call__(self, user_id: str | None) -> bool:
+        if not self.uses_workspace_roles:
+            return is_admin(self.settings, user_id)
+        if not user_id or self.client is None:
+            return False
+        now = self._clock()
+        with self._lock:
+            hit = self._cache.get(user_id)
+        if hit is not None and now - hit[0] < self.settings.slack_admin_cache_s:
+            return hit[1]
+        allowed = self._ask_slack(user_id)
+        if allowed is not None:
+            with self._lock:
+                self._cache[user_id] = (now, allowed)
+        return bool(allowed)
+
+    def _ask_slack(self, user_id: str) -> bool | None:
+        from slack_sdk.errors import SlackApiError
+
+        try:
+            user = self.client.users_info(user=user_id).get("user") or {}
+        except SlackApiError as e:
+            error = e.response.get("error") if e.response is not None else None
+            hint = " (add the users:read scope to the app)" if error == "missing_scope" else ""
+            log.warning("users.info for %s failed: %s%s; treating the user as not an admin", user_id, error, hint)
+            return None
+        except Exception as e:  # noqa: BLE001 - the network: fail closed, and ask again next time
+            log.warning("users.info for %s failed: %s; treating the user as not an admin", user_id, type(e).__name__)
+            return None
+        if user.get("deleted") or user.get("is_restricted") or user.get("is_ultra_restricted"):
+            return False
+        return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
 
 
 def channel_allowed(settings: Settings, channel_id: str | None, *, is_dm: bool = False) -> bool:
@@ -84,6 +139,9 @@ def is_from_bot(event: dict[str, Any], bot_user_id: str | None, bot_id: str | No
 
 def dedup_middleware(engine: Engine) -> Callable[..., BoltResponse | None]:
     """Global middleware: the first delivery of an event_id proceeds; retries get a 200 and cause nothing."""
+    from slack_bolt.response import BoltResponse
+
+    from bot.slack import store
 
     def regwatch_dedup(body: dict[str, Any], next: Callable[[], BoltResponse], logger: logging.Logger) -> Any:
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None

@@ -1,4 +1,5 @@
-"""The HTTP fetcher: retries with backoff, conditional GET, a size limit, per-host politeness, robots.txt, redirects."""
+"""The HTTP fetcher: retries with backoff, conditional GET, a size limit, per-host politeness, robots.txt, redirects,
+a destination policy (public addresses only, see policy.py) and one overall deadline per fetch."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import httpx
 
 from ..errors import FetchError
 from .cache import FetchCache, Validators
+from .policy import FetchPolicy
 from .robots import MAX_ROBOTS_BYTES, RobotsCache, RobotsFile
 from .sniff import KIND_MEDIA, TEXT_KINDS, decode, find_charset, kind_from_header, media_type, sniff_kind
 
@@ -75,8 +77,16 @@ class Fetcher:
         backoff_s: float = 0.5,
         max_wait_s: float = 60.0,
         max_redirects: int = 10,
+        allow_private: bool = False,
+        deadline_clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`allow_private`: what a fetch without a policy may do (its own URL's origin only; for tests and ad-hoc
+        use). `deadline_clock` is real time even when `clock`/`sleep` are a test's fakes."""
         self.settings = settings
+        self._allow_private = allow_private
+        self._deadline_clock = deadline_clock
+        self._deadline = float("inf")
+        self._policy: FetchPolicy | None = None
         timeout = httpx.Timeout(settings.http_timeout_s, connect=settings.http_connect_timeout_s)
         self._client = httpx.Client(
             timeout=timeout, headers={"User-Agent": settings.user_agent}, follow_redirects=False, transport=transport
@@ -100,9 +110,20 @@ class Fetcher:
         """Forget `url`'s validators: its last download was not used, so the next fetch must not get a 304."""
         self._cache.forget(url)
 
-    def fetch(self, url: str, *, conditional: bool = True) -> FetchResult:
-        """GET `url`, following redirects; FetchError for network failures, HTTP errors and oversize bodies."""
+    def fetch(self, url: str, *, conditional: bool = True, policy: FetchPolicy | None = None) -> FetchResult:
+        """GET `url`, following redirects; FetchError for network failures, HTTP errors, oversize bodies, a fetch
+        longer than REGWATCH_FETCH_DEADLINE_S, and destinations `policy` refuses (default: `url`'s own origin,
+        public addresses only unless the fetcher was made with allow_private)."""
         url = urldefrag(url).url
+        policy = policy or FetchPolicy.for_url(url, allow_private=self._allow_private)
+        self._policy = policy
+        self._deadline = self._deadline_clock() + self.settings.fetch_deadline_s
+        try:
+            return self._fetch(url, conditional, policy)
+        finally:
+            self._policy, self._deadline = None, float("inf")
+
+    def _fetch(self, url: str, conditional: bool, policy: FetchPolicy) -> FetchResult:
         known = self._cache.get(url) if conditional else None
         headers = {}
         if known and known.etag:
@@ -111,6 +132,7 @@ class Fetcher:
             headers["If-Modified-Since"] = known.last_modified
         chain = [url]
         while True:
+            policy.check(chain[-1])  # every hop: a redirect to another origin is checked as if it were new
             if self._robots is not None and (reason := self._robots.check(chain[-1])):
                 return FetchResult(url, chain[-1], 0, None, None, None, None, False, datetime.now(UTC), skipped=reason)
             resp = self._request(chain[-1], headers)
@@ -143,14 +165,15 @@ class Fetcher:
         return FetchResult(url, resp.url, resp.status, resp.body, content_type, etag, last_modified, False, now,
                            kind=kind, charset=charset)
 
-    def _request(self, url: str, headers: dict[str, str], *, limit: int | None = None, follow: bool = False) -> _Response:
+    def _request(self, url: str, headers: dict[str, str], *, limit: int | None = None) -> _Response:
         """One logical request: retried on network errors, timeouts, 429 and 5xx, waiting as the server asks."""
         attempt = 0
         while True:
             attempt += 1
+            self._check_deadline(url)
             self._wait_turn(url)
             try:
-                resp = self._send(url, headers, limit=limit, follow=follow)
+                resp = self._send(url, headers, limit=limit)
             except _RETRYABLE as e:
                 if attempt > self.settings.http_retries:
                     raise FetchError(f"{url}: {_describe(e, self.settings)} (after {attempt} attempts)",
@@ -164,11 +187,17 @@ class Fetcher:
                     return resp
                 retry_after = _retry_after(resp.headers.get("retry-after"))
                 wait = min(retry_after, self._max_wait_s) if retry_after is not None else self._backoff(attempt)
+            if self._deadline_clock() + wait > self._deadline:
+                raise FetchError(self._late(url), hint=_DEADLINE_HINT)
             self._sleep(wait)
 
-    def _send(self, url: str, headers: dict[str, str], *, limit: int | None, follow: bool) -> _Response:
+    def _send(self, url: str, headers: dict[str, str], *, limit: int | None) -> _Response:
         max_bytes = limit or self.settings.http_max_bytes
-        with self._client.stream("GET", url, headers=headers, follow_redirects=follow) as r:
+        remaining = max(0.001, self._deadline - self._deadline_clock())
+        timeout = httpx.Timeout(min(self.settings.http_timeout_s, remaining),
+                                connect=min(self.settings.http_connect_timeout_s, remaining))
+        with self._client.stream("GET", url, headers=headers, timeout=timeout) as r:
+            self._check_peer(url, r)
             resp = _Response(str(r.url), r.status_code, r.headers)
             if not 200 <= r.status_code < 300:
                 return resp  # error and redirect bodies are never used
@@ -177,6 +206,7 @@ class Fetcher:
                 raise FetchError(_too_big(url, max_bytes), hint="raise REGWATCH_HTTP_MAX_BYTES if the source is this big")
             chunks, total = [], 0
             for chunk in r.iter_bytes():
+                self._check_deadline(url)  # a server dripping a byte at a time never trips the per-read timeout
                 total += len(chunk)
                 if total > max_bytes:
                     if limit is not None:  # robots.txt: the first part is all we read
@@ -186,6 +216,20 @@ class Fetcher:
                 chunks.append(chunk)
             resp.body = b"".join(chunks)
         return resp
+
+    def _check_peer(self, url: str, r: httpx.Response) -> None:
+        """The address actually connected to must pass the policy too (DNS may answer differently the second time)."""
+        stream = r.extensions.get("network_stream")
+        peer = stream.get_extra_info("server_addr") if stream is not None else None
+        if self._policy is not None and peer:
+            self._policy.check_address(url, str(peer[0]))
+
+    def _check_deadline(self, url: str) -> None:
+        if self._deadline_clock() > self._deadline:
+            raise FetchError(self._late(url), hint=_DEADLINE_HINT)
+
+    def _late(self, url: str) -> str:
+        return f"{url}: not finished within {self.settings.fetch_deadline_s:g} s (fetch_deadline_s); stopped"
 
     def _wait_turn(self, url: str) -> None:
         host = urlsplit(url).hostname or ""
@@ -198,11 +242,23 @@ class Fetcher:
         self._last_request[host] = self._clock()
 
     def _load_robots(self, root: str) -> RobotsFile:
-        resp = self._request(f"{root}/robots.txt", {}, limit=MAX_ROBOTS_BYTES, follow=True)
+        # Redirects followed by hand, each checked: robots.txt must not be a way around the destination policy.
+        url = f"{root}/robots.txt"
+        for _ in range(5):
+            if self._policy is not None:
+                self._policy.check(url)
+            resp = self._request(url, {}, limit=MAX_ROBOTS_BYTES)
+            location = resp.headers.get("location")
+            if resp.status not in REDIRECTS or not location:
+                break
+            url = urldefrag(urljoin(url, location)).url
         return RobotsFile(resp.status, resp.body.decode("utf-8", errors="replace"))
 
     def _backoff(self, attempt: int) -> float:
         return float(min(self._backoff_s * 2 ** (attempt - 1), self._max_wait_s))
+
+
+_DEADLINE_HINT = "the server is too slow or sends very slowly; raise REGWATCH_FETCH_DEADLINE_S if the source is just big"
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -14,7 +14,8 @@ _BROKEN_HINT = "the file is damaged or not a PDF; download it again or re-save i
 _JUNK_TITLE_PREFIXES = ("microsoft word", "untitled", "wps", "document", "doc")
 
 
-def extract_pdf(data: bytes, path: str) -> tuple[str, dict[str, Any], list[str]]:
+def extract_pdf(data: bytes, path: str, *, max_pages: int = 3000,
+                max_chars: int = 20_000_000) -> tuple[str, dict[str, Any], list[str]]:
     """(text, metadata hints {title}, warnings): pages joined by blank lines."""
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError, PyPdfError
@@ -30,7 +31,13 @@ def extract_pdf(data: bytes, path: str) -> tuple[str, dict[str, Any], list[str]]
         raise ParseError(path, "encrypted PDF (password protected)",
                          hint="remove the password (e.g. `qpdf --decrypt in.pdf out.pdf`) and index that copy")
     try:
+        count = len(reader.pages)
+        if count > max_pages:
+            raise ParseError(path, f"refused: {count:,} pages (the limit is {max_pages:,})",
+                             hint="split the PDF, or raise REGWATCH_PDF_MAX_PAGES")
         pages = list(reader.pages)
+    except ParseError:
+        raise
     except Exception as e:  # a broken page tree surfaces only here, as any of several exception types
         raise ParseError(path, f"not a readable PDF ({type(e).__name__}: {e})", hint=_BROKEN_HINT) from e
     if not pages:
@@ -38,11 +45,17 @@ def extract_pdf(data: bytes, path: str) -> tuple[str, dict[str, Any], list[str]]
 
     texts: list[str] = []
     warnings: list[str] = []
+    chars = 0
     for number, page in enumerate(pages, start=1):
         try:
             texts.append(page.extract_text() or "")
         except Exception as e:  # one bad page should not cost the rest of the document
             warnings.append(f"page {number}: text could not be extracted ({type(e).__name__})")
+            continue
+        chars += len(texts[-1])
+        if chars > max_chars:
+            raise ParseError(path, f"refused: more than {max_chars:,} characters of text (by page {number})",
+                             hint="split the PDF, or raise REGWATCH_MAX_TEXT_CHARS")
     if len(warnings) == len(pages):
         raise ParseError(path, "not a readable PDF (no page could be read)", hint=_BROKEN_HINT)
     text = "\n\n".join(t.strip() for t in texts if t.strip())

@@ -84,13 +84,33 @@ def _suspect(ch: str) -> bool:
 _FRONT = re.compile(r"\A\ufeff?---[ \t]*\r?\n(.*?)(?:\r?\n)(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
 
 
-def split_front_matter(text: str, path: str) -> tuple[dict[str, Any], str, list[str]]:
-    """(front matter, body, warnings). A '---' block that is not a YAML mapping stays in the body, with a warning."""
+FRONT_MATTER_MAX_BYTES = 64 * 1024
+_ALIAS_HINT = "write the values out in full: regwatch does not read YAML anchors and aliases (&name / *name)"
+
+
+def safe_yaml(text: str, path: str, *, max_bytes: int = FRONT_MATTER_MAX_BYTES, what: str = "front matter") -> Any:
+    """yaml.safe_load for metadata from documents, which anyone may have written: at most `max_bytes`, and no
+    aliases (a 515-byte "billion laughs" of aliases expands to gigabytes in memory). ParseError when refused;
+    yaml.YAMLError when it is not YAML."""
+    size = len(text.encode("utf-8"))
+    if size > max_bytes:
+        raise ParseError(path, f"refused: {what} of {size:,} bytes (the limit is {max_bytes:,})",
+                         hint="metadata is a few lines; raise REGWATCH_FRONT_MATTER_MAX_BYTES if it really is this long")
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):  # events only: aliases are not expanded here
+        if isinstance(event, yaml.AliasEvent):
+            raise ParseError(path, f"refused: {what} uses YAML aliases", hint=_ALIAS_HINT)
+    return yaml.safe_load(text)
+
+
+def split_front_matter(text: str, path: str, *,
+                       max_bytes: int = FRONT_MATTER_MAX_BYTES) -> tuple[dict[str, Any], str, list[str]]:
+    """(front matter, body, warnings). A '---' block that is not a YAML mapping stays in the body, with a warning;
+    one too large or with aliases is refused (ParseError)."""
     m = _FRONT.match(text)
     if not m:
         return {}, text, []
     try:
-        front = yaml.safe_load(m.group(1))
+        front = safe_yaml(m.group(1), path, max_bytes=max_bytes)
     except yaml.YAMLError as e:
         return {}, text, [f"front matter is not valid YAML, read as text ({_first_line(e)})"]
     if front is None:
@@ -104,7 +124,7 @@ def load_sidecar(data: bytes, path: str) -> dict[str, Any]:
     """A `<file>.meta.yaml`: a YAML mapping with the same fields as front matter."""
     hint = "a sidecar must be a YAML mapping such as 'title: …' / 'doc_type: standard'"
     try:
-        meta = yaml.safe_load(data.decode("utf-8-sig"))
+        meta = safe_yaml(data.decode("utf-8-sig"), path, max_bytes=max(len(data), 1), what="sidecar metadata")
     except (UnicodeDecodeError, yaml.YAMLError) as e:
         raise ParseError(path, f"invalid sidecar metadata ({_first_line(e)})", hint=hint) from e
     if meta is None:
