@@ -63,9 +63,11 @@ def start_llama_server(log: Path, timeout_s: float = 180.0) -> LlamaServer:
     assert model is not None
     port = free_port()
     fh = log.open("wb")
+    # One thread: llama.cpp's threads spin while they wait for each other, and on a shared 2-core machine two of
+    # them were over ten times slower than one.
     proc = subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", SMOLLM_ALIAS,
-         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--n_threads", "2", "--verbose", "False"],
+         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--n_threads", "1", "--n_threads_batch", "1", "--verbose", "False"],
         stdout=fh, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}/v1"

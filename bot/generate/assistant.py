@@ -100,8 +100,10 @@ class Assistant:
                                        timeout_s=budget)
         except ModelUnavailable as e:
             log.info("falling back to the extractive answer: %s", e.reason)
-            return _fallback(extractive, NOTICE["unavailable"].format(reason=e.reason), [], t0,
-                             generate=_ms(t))
+            # The user set a budget for the whole answer, not for what was left of it when the model was asked.
+            reason = (f"the model did not finish within {self.settings.llm_timeout_s:g} s" if e.kind == "timeout"
+                      else e.reason)
+            return _fallback(extractive, NOTICE["unavailable"].format(reason=reason), [], t0, generate=_ms(t))
         spent = _ms(t)
         t = time.perf_counter()
         checked = self.verifier.verify(text, passages)

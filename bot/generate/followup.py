@@ -35,6 +35,7 @@ class Named:
     instruments: list[str]
     articles: list[str]  # 'Article 38', '第三十八条'
     bare_articles: bool  # an article of no named law ('and Article 39?')
+    numbers: frozenset[int] = frozenset()  # the article numbers, whichever language names them
 
 
 Namer = Callable[[str], Named]
@@ -63,7 +64,8 @@ def rewrite(question: str, history: Sequence[tuple[str, str]], *, named: Namer,
     # A small model may drop the law, answer instead of asking, or ramble: then the rule's rewrite is better.
     have = named(candidate) if candidate else None
     if (not candidate or len(candidate) > MAX_REWRITE_CHARS or have is None
-            or any(i not in have.instruments for i in theirs.instruments if i not in mine.instruments)):
+            or any(i not in have.instruments for i in theirs.instruments if i not in mine.instruments)
+            or not mine.numbers <= have.numbers):  # 'and Article 39?' rewritten as 'PIPL Article 38: …'
         return carried
     return candidate
 
@@ -123,6 +125,7 @@ def namer(retriever: object) -> Namer:
             if piece and piece not in instruments and not any(piece in i for i in instruments):
                 articles.append(piece)
         bare = [text[s:e].strip() for s, e in sorted(set(refs.bare_spans))]
-        return Named(instruments, list(dict.fromkeys(articles + bare)), bool(refs.bare_articles))
+        nums = frozenset([*refs.bare_articles, *(n for a in refs.articles for n in a.numbers)])
+        return Named(instruments, list(dict.fromkeys(articles + bare)), bool(refs.bare_articles), nums)
 
     return named

@@ -65,8 +65,10 @@ class OpenAICompatibleModel:
                  timeout_s: float | None = None, max_tokens: int | None = None) -> str:
         budget = timeout_s or self.timeout_s
         deadline = time.monotonic() + budget
-        # max_tokens, not max_completion_tokens: llama.cpp's and vLLM's servers read the older name.
-        chat = self._chat.bind(max_tokens=max_tokens or self.max_tokens)
+        # The budget goes as `max_tokens`: ChatOpenAI would send only `max_completion_tokens`, which
+        # llama-cpp-python's server ignores (it then writes until its context is full); DeepSeek, Qwen's API, vLLM
+        # and llama.cpp read `max_tokens`.
+        chat = self._chat.bind(extra_body={"max_tokens": max_tokens or self.max_tokens})
         chunks: queue.Queue[tuple[str, Any]] = queue.Queue()
 
         def pump() -> None:
