@@ -159,24 +159,24 @@ def run(base: Any, url: str, model: str, questions: list[dict[str, Any]], used: 
         print(f"{q['id']}: {gen.mode} kept {len(kept)} dropped {len(gen.dropped_sentences)} "
               f"gold {sum(gold)} {gen_ms:.0f} ms", file=sys.stderr)
     answered = [r for r in rows if r["mode"] != "abstained"]
-    kept = sum(r["kept"] for r in answered)
-    written = kept + sum(r["dropped"] for r in answered)
-    gen_ms = [r["generated_ms"] for r in answered]
-    ext_ms = [r["extractive_ms"] for r in rows]
+    n_kept = sum(r["kept"] for r in answered)
+    written = n_kept + sum(r["dropped"] for r in answered)
+    gen_times = [r["generated_ms"] for r in answered]
+    ext_times = [r["extractive_ms"] for r in rows]
     return {
         "model": model, "questions_from": used, "questions": rows,
         "n_questions": len(rows), "n_answered_extractively_or_better": len(answered),
-        "sentences_written": written, "sentences_kept": kept,
-        "kept_share": round(kept / written, 3) if written else None,
-        "kept_gold_share": round(sum(r["kept_gold"] for r in answered) / kept, 3) if kept else None,
+        "sentences_written": written, "sentences_kept": n_kept,
+        "kept_share": round(n_kept / written, 3) if written else None,
+        "kept_gold_share": round(sum(r["kept_gold"] for r in answered) / n_kept, 3) if n_kept else None,
         "fallback_rate": round(sum(r["mode"] != "generated" for r in answered) / len(answered), 3) if answered else None,
         "fallback_reasons": _reasons(answered),
         "extractive_first_citation_gold_share": round(
             sum(bool(r["extractive_first_gold"]) for r in answered) / len(answered), 3) if answered else None,
-        "latency_ms": {"extractive_median": pct(ext_ms, 0.5), "extractive_p90": pct(ext_ms, 0.9),
-                       "generated_median": pct(gen_ms, 0.5), "generated_p90": pct(gen_ms, 0.9),
-                       "ratio_median": round(statistics.median(gen_ms) / statistics.median(ext_ms), 1)
-                       if gen_ms and ext_ms else None},
+        "latency_ms": {"extractive_median": pct(ext_times, 0.5), "extractive_p90": pct(ext_times, 0.9),
+                       "generated_median": pct(gen_times, 0.5), "generated_p90": pct(gen_times, 0.9),
+                       "ratio_median": round(statistics.median(gen_times) / statistics.median(ext_times), 1)
+                       if gen_times and ext_times else None},
     }
 
 

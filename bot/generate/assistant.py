@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from indexer.glossary import is_cjk, question_language
+from indexer.glossary import question_language
 
 from .llm import ChatModel, ModelUnavailable, make_chat_model
 from .prompts import Passage, answer_messages
@@ -106,7 +106,7 @@ class Assistant:
             return _fallback(extractive, NOTICE["unavailable"].format(reason=reason), [], t0, generate=_ms(t))
         spent = _ms(t)
         t = time.perf_counter()
-        checked = self.verifier.verify(text, passages)
+        checked = self.verifier.verify(text, passages, language=language)
         kept = checked.kept
         body = " ".join(c.sentence.body for c in kept)
         if not kept or not self.verifier.answers(question, body, language):
@@ -138,7 +138,7 @@ class Assistant:
 
 def _sentence(body: str, n: int, p: Passage, language: str) -> str:
     """The kept sentence, ending in its renumbered [n], with the passage's draft or superseded status in it."""
-    zh = language == "zh" or is_cjk(body)
+    zh = question_language(body) == "zh"  # its own language decides its punctuation and the flag's
     core = body.rstrip(" .。!！?？;；")
     flag = FLAGS["zh" if zh else "en"].get(p.citation.status)
     if flag and not any(w in core.lower() for w in _FLAG_SAID):

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from indexer.glossary import is_cjk
+from indexer.glossary import is_cjk, question_language
 
 from .numbers import numbers, show, unmatched
 from .prompts import NO_ANSWER, Passage
@@ -134,13 +134,18 @@ class Verifier:
         return [[_cos(a, b) for b in pvec] for a in svec]
 
     # --- the check -------------------------------------------------------------------------------------------
-    def verify(self, text: str, passages: Sequence[Passage]) -> Verification:
+    def verify(self, text: str, passages: Sequence[Passage], *, language: str | None = None) -> Verification:
+        """Each sentence of `text` checked against `passages`; with `language` ('en'/'zh', the question's), a
+        sentence in the other language is dropped too: the answer is written in the asker's language."""
         by_n = {p.n: p for p in passages}
         sents = split_sentences(text)
         order = [p.n for p in passages]
         cos = self.cosines([s.body for s in sents], [p.text for p in passages])
         result = Verification()
         for i, s in enumerate(sents):
+            if language is not None and question_language(s.body) != language:
+                result.checked.append(Checked(s, False, "is not in the question's language"))
+                continue
             result.checked.append(self._check(s, by_n, order, cos[i]))
         return result
 
