@@ -52,15 +52,22 @@ def ask_cmd(
     published_from: Annotated[str | None, typer.Option("--published-from", help="Published on or after YYYY-MM-DD.")] = None,
     published_to: Annotated[str | None, typer.Option("--published-to", help="Published on or before YYYY-MM-DD.")] = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="Answer from the texts in force on YYYY-MM-DD (drafts open for comment that day are named beside). A date in the question does the same.")] = None,
+    thread: Annotated[str | None, typer.Option("--thread", help="A conversation id: a follow-up ('and Article 39?') is rewritten from its earlier turns into a standalone question, which is shown.")] = None,
 ) -> None:
     """Answer a compliance question, quoting the passages it relies on.
 
     Every sentence of the answer is quoted from an indexed passage and cited [n] with its document, article,
     version, status and link. When no passage supports an answer, regwatch says so instead of guessing.
 
+    With a model configured (REGWATCH_LLM_BASE_URL, REGWATCH_LLM_MODEL) the answer is written by it in the
+    question's language from the same passages, and every sentence that its cited passage does not support is
+    dropped; when what is left does not answer, the quoted answer is given and says why (--json: mode,
+    dropped_sentences, notice).
+
     Examples: [bold]regwatch ask "PIPL Article 38"[/bold] ·
     [bold]regwatch ask "数据出境安全评估的有效期是多久？" --status in_force --json[/bold] ·
     [bold]regwatch ask "What did the CSL require for data localisation?" --as-of 2025-06-01[/bold]
+    [bold]regwatch ask --thread hr "and Article 39?"[/bold]
     """
     from .cli import emit_json, load_settings
 
@@ -79,18 +86,86 @@ def ask_cmd(
         if lo and hi and lo > hi:
             raise typer.BadParameter(f"{lo} is after the range's end, {hi}: no text could match", param_hint=name)
     settings = load_settings()
-    from .answer import Asker
+    if thread is not None and not thread.strip():
+        raise typer.BadParameter("the thread id is empty", param_hint="--thread")
+    from rich.console import Console
 
-    answer = Asker(settings).ask(question, k=k, filters=None if filters.is_empty() else filters)
+    console = Console()
+    if thread is None and not settings.llm_configured:
+        from .answer import Asker
+
+        answer = Asker(settings).ask(question, k=k, filters=None if filters.is_empty() else filters)
+    else:
+        from .generate.assistant import Assistant
+        from .render.stream import streamed
+
+        assistant = Assistant(settings)
+        f = None if filters.is_empty() else filters
+        if thread is None:
+            answer = streamed(console if not as_json else Console(quiet=True),
+                              lambda on_token: assistant.ask(question, k=k, filters=f, on_token=on_token))
+        else:
+            from indexer.db import get_engine
+
+            from .generate.session import ask_in_thread
+            from .generate.threads import cli_key
+
+            answer = streamed(console if not as_json else Console(quiet=True), lambda on_token: ask_in_thread(
+                settings, get_engine(settings), assistant, cli_key(thread.strip()), question, k=k, filters=f,
+                on_token=on_token))
     if as_json:
         emit_json(answer.to_json())
         return
-    from rich.console import Console
-
     from .render.terminal_answer import render_answer
 
-    render_answer(answer, Console())
+    render_answer(answer, console)
+
+
+def chat_cmd(
+    k: Annotated[int | None, typer.Option("-k", "--top-k", min=1, max=50, help="How many passages to consider and cite at most.")] = None,
+    thread: Annotated[str | None, typer.Option("--thread", help="Continue this conversation id (default: a new one).")] = None,
+) -> None:
+    """Ask questions one after another; follow-ups ('and Article 39?', '那罚款呢？') build on the earlier ones.
+
+    Each follow-up is rewritten into a standalone question from the conversation's earlier turns (by the
+    configured model, else by carrying over the laws and articles asked about) and the rewritten question is
+    shown. An empty line, 'exit' or Ctrl-D ends the chat; `regwatch ask --thread ID` continues it later.
+    """
+    import uuid
+
+    from rich.console import Console
+    from rich.text import Text
+
+    from indexer.db import get_engine
+
+    from .cli import load_settings
+    from .generate.assistant import Assistant
+    from .generate.session import ask_in_thread
+    from .generate.threads import cli_key
+    from .render.stream import streamed
+    from .render.terminal_answer import render_answer
+
+    settings = load_settings()
+    console = Console()
+    tid = (thread or "").strip() or uuid.uuid4().hex[:8]
+    assistant = Assistant(settings)
+    engine = get_engine(settings)
+    mode = f"answers written by {settings.llm_model}, each sentence checked" if assistant.model else "quoted answers"
+    console.print(Text(f"Conversation {tid} ({mode}). Empty line or 'exit' to stop; continue later with "
+                       f"`regwatch ask --thread {tid} …`.", style="dim"))
+    while True:
+        try:
+            question = console.input("[bold cyan]? [/bold cyan]").strip()
+        except EOFError:
+            break
+        if not question or question.lower() in ("exit", "quit", "退出"):
+            break
+        answer = streamed(console, lambda on_token, q=question: ask_in_thread(  # type: ignore[misc]
+            settings, engine, assistant, cli_key(tid), q, k=k, on_token=on_token))
+        render_answer(answer, console)
+        console.print()
 
 
 def register(app: typer.Typer) -> None:
     app.command("ask")(ask_cmd)
+    app.command("chat")(chat_cmd)

@@ -66,6 +66,25 @@ class Answer:
     abstained: bool
     citations: list[Citation]
     timings_ms: dict[str, float] = field(default_factory=dict)
+    # How the answer was made: "generated" (a configured model wrote it, every sentence verified, bot/generate/),
+    # "extractive" (quoted, bot/answer.py) or "abstained". None: no model is configured and no conversation is
+    # involved, and the answer's JSON is what it always was (these fields appear once a model or a thread is used).
+    mode: str | None = None
+    dropped_sentences: list[dict[str, Any]] = field(default_factory=list)  # {"sentence", "reason"}: not shown
+    notice: str | None = None  # one line on why the generated answer fell back to the extractive one
+    asked_as: str | None = None  # a follow-up rewritten into the standalone question that was answered
+
+    @property
+    def kind(self) -> str:
+        return self.mode or ("abstained" if self.abstained else "extractive")
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)  # the fields in order: question, answer, abstained, citations, timings_ms
+        # question, answer, abstained, citations, timings_ms; then, with a model or a thread, mode,
+        # dropped_sentences, notice, asked_as
+        out = asdict(self)
+        if self.mode is None and self.asked_as is None:
+            for key in ("mode", "dropped_sentences", "notice", "asked_as"):
+                del out[key]
+        else:
+            out["mode"] = self.kind
+        return out

@@ -1,7 +1,7 @@
 """The state store's schema (SQLAlchemy Core): one MetaData for SQLite and PostgreSQL alike.
 
 Indexer tables: documents, versions, passages, runs, changes.
-Bot tables: subscriptions, outbox, feedback, slack_events, digests, channel_settings.
+Bot tables: subscriptions, outbox, feedback, slack_events, digests, channel_settings, conversation_turns.
 """
 
 from __future__ import annotations
@@ -198,4 +198,19 @@ answers = Table(
     Column("question", Text, nullable=False),
     Column("answer", JSON, nullable=False),  # Answer.to_json()
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Conversations for follow-ups (a Slack thread, `regwatch ask --thread ID`, `regwatch chat`): each turn's question as
+# asked and as answered (a follow-up rewritten standalone), bounded per thread by REGWATCH_THREAD_MAX_TURNS.
+conversation_turns = Table(
+    "conversation_turns",
+    metadata,
+    Column("turn_id", Integer, primary_key=True, autoincrement=True),
+    Column("thread_key", String(200), nullable=False),  # "slack:C123:1700000000.000100", "cli:ID"
+    Column("question", Text, nullable=False),
+    Column("asked_as", Text, nullable=False),
+    Column("answer", Text, nullable=False),
+    Column("mode", String(20), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_conversation_turns_thread", "thread_key", "turn_id"),
 )

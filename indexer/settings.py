@@ -59,7 +59,15 @@ class Settings(BaseSettings):
     top_k: int = Field(default=5, ge=1, le=50)
     abstain_threshold: float = Field(default=0.35, ge=0.0, le=1.0, description="Evidence score below which regwatch says no indexed passage answers the question.")
     glossary_path: Path | None = Field(default=None, description="EN<->ZH term map; default corpus/glossary.yaml.")
-    llm: str | None = Field(default=None, description="Reserved for an optional LLM wording step; not used yet (answers are extractive, see prompts/README.md).")
+
+    # --- optional language model (bot/generate/) -------------------------------------------------------------
+    llm_base_url: str | None = Field(default=None, description="OpenAI-compatible chat API of a model you run or trust (e.g. http://127.0.0.1:8080/v1 for llama.cpp or vLLM). Unset: answers stay extractive and nothing is sent anywhere.")
+    llm_model: str | None = Field(default=None, description="The model name that server expects (e.g. qwen2.5-7b-instruct).")
+    llm_api_key: SecretStr | None = Field(default=None, description="The server's API key, if it wants one (masked in `regwatch config`).")
+    llm_timeout_s: float = Field(default=30.0, gt=0, le=600, description="Time allowed for the whole generated answer; past it the extractive answer is given, with a one-line notice.")
+    llm_max_tokens: int = Field(default=400, ge=16, le=8192, description="Token budget of one generated answer.")
+    llm_temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    thread_max_turns: int = Field(default=10, ge=1, le=200, description="Turns of a conversation (Slack thread, `regwatch ask --thread`, `regwatch chat`) kept in the state store; older ones are forgotten.")
 
     # --- monitoring ----------------------------------------------------------------------------------------
     sources_file: Path | None = Field(default=None, description="Sources to watch; default corpus/sources.yaml.")
@@ -129,6 +137,10 @@ class Settings(BaseSettings):
     @property
     def resolved_glossary(self) -> Path:
         return self.glossary_path or BUNDLED_CORPUS / "glossary.yaml"
+
+    @property
+    def llm_configured(self) -> bool:
+        return bool(self.llm_base_url and self.llm_model)
 
     def ensure_dirs(self) -> None:
         from .filemodes import private_dir

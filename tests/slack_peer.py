@@ -220,6 +220,9 @@ class SlackPeer:
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": self._new_ts()}
         if method == "chat.update":
+            problem = block_problem(args.get("blocks") or [])
+            if problem:
+                return {"ok": False, "error": "invalid_blocks", "errors": [problem]}
             return {"ok": True, "channel": channel, "ts": args.get("ts"), "text": args.get("text", "")}
         if method in ("conversations.history", "conversations.replies"):
             with self.lock:

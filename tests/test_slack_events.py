@@ -58,7 +58,7 @@ def test_follow_up_in_a_thread_uses_the_earlier_question(bot) -> None:
     posts = bot.peer.wait_for(lambda: len(bot.peer.posts()) == 2 and bot.peer.posts(), what="follow-up answer")
     assert bot.asker.questions[1] == "What does PIPL require for cross-border transfers?\nand the penalties?"
     assert posts[1].args["thread_ts"] == "1700000001.000100"
-    assert "Follow-up to" in json.dumps(posts[1].args["blocks"])
+    assert "Follow-up, asked as" in json.dumps(posts[1].args["blocks"])
     with bot.engine.connect() as conn:  # the thread keeps its first question as context
         assert conn.execute(select(threads.c.question)).scalars().all() == [
             "What does PIPL require for cross-border transfers?"

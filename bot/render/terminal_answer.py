@@ -27,8 +27,17 @@ def link_of(c: Citation) -> str:
 
 def render_answer(a: Answer, console: Console) -> None:
     console.print(Text("Q: ", style="bold") + Text(a.question))
+    if a.asked_as:
+        console.print(Text("Asked as: ", style="dim bold") + Text(a.asked_as, style="dim"))
     console.print()
     console.print(Text(a.answer, style="bold yellow" if a.abstained else ""))
+    if a.notice:
+        console.print(Text(a.notice, style="yellow"))
+    elif a.mode == "generated":
+        dropped = len(a.dropped_sentences)
+        console.print(Text("Written by the configured model; every sentence checked against its cited passage"
+                           + (f" ({dropped} unsupported sentence{'s' if dropped != 1 else ''} dropped)." if dropped
+                              else "."), style="dim"))
     if not a.citations:
         return
     console.print()

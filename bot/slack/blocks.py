@@ -126,6 +126,11 @@ def answer_blocks(
         blocks.append(context(msg.ABSTAINED_HINT))
     else:
         blocks += section(esc(answer.answer))
+        if answer.notice:
+            blocks.append(context(esc(answer.notice)))
+        elif answer.mode == "generated":
+            n = len(answer.dropped_sentences)
+            blocks.append(context(msg.GENERATED_DROPPED.format(n=n) if n else msg.GENERATED_NOTE))
         if answer.citations:
             blocks.append({"type": "divider"})
             blocks += section(msg.SOURCES_HEADER)

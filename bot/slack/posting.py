@@ -64,3 +64,21 @@ def post_answer(
     """Post an answer into a thread, continuing in further messages when it exceeds one message's limits."""
     blocks = bk.answer_blocks(answer, answer_id=answer_id, context_question=context_question)
     return post_messages(client, channel, bk.split_messages(blocks), text=bk.fallback_text(answer), thread_ts=thread_ts)
+
+
+def update_answer(
+    client: WebClient,
+    channel: str,
+    thread_ts: str,
+    working_ts: str,
+    answer: Answer,
+    *,
+    answer_id: str,
+    context_question: str | None = None,
+) -> list[str]:
+    """Replace the "working" message `working_ts` with the answer (further messages, if it needs them, follow)."""
+    blocks = bk.answer_blocks(answer, answer_id=answer_id, context_question=context_question)
+    messages = bk.split_messages(blocks)
+    text = bk.fallback_text(answer)
+    client.chat_update(channel=channel, ts=working_ts, text=text, blocks=messages[0])
+    return [working_ts, *post_messages(client, channel, messages[1:], text=text, thread_ts=thread_ts)]

@@ -73,6 +73,10 @@ def answer_from_json(data: dict[str, Any]) -> Answer:
         abstained=bool(data.get("abstained")),
         citations=cites,
         timings_ms=data.get("timings_ms") or {},
+        mode=data.get("mode"),
+        dropped_sentences=list(data.get("dropped_sentences") or []),
+        notice=data.get("notice"),
+        asked_as=data.get("asked_as"),
     )
 
 

@@ -1,0 +1,1 @@
+"""Optional generated answers: a configured model writes, every sentence is verified against its cited passage."""
