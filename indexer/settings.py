@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     embedding_batch_size: int = Field(default=32, ge=1, le=4096)
     embedding_device: str = Field(default="auto", description="sentence-transformers: 'auto' (a GPU when present), 'cpu', 'cuda', ...")
     embedding_threads: int | None = Field(default=None, ge=1, description="e5: OpenMP threads (default: every core).")
-    gloss_chinese: bool = Field(default=True, description="Embed Chinese passages and Chinese questions through their English gloss (glossary terms, statute senses, CC-CEDICT). Measured with the default multilingual-e5-small too (bench/results/ablation-gloss-embedding.md): ZH->EN article pairs R@1 .574 -> .829, tuning set R@1 .611 -> .722, LeCoQA R@1 .463 -> .448. Changing it re-embeds the Chinese passages at the next `regwatch index`.")
+    gloss_chinese: bool = Field(default=True, description="Embed Chinese passages and Chinese questions through their English gloss (glossary terms, statute senses, CC-CEDICT). Measured with the default multilingual-e5-small too (bench/results/ablation-gloss-embedding.md): ZH->EN article pairs R@1 .698 -> .829, tuning set R@1 .589 -> .722, LeCoQA R@1 .501 -> .448. Changing it re-embeds the Chinese passages at the next `regwatch index`.")
 
     # --- passages ------------------------------------------------------------------------------------------
     max_passage_chars: int = Field(default=1500, ge=200, description="Articles longer than this are split with overlap, keeping their locator.")
