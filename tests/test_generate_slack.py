@@ -53,6 +53,9 @@ def test_a_follow_up_is_rewritten_from_the_thread_and_shown(tmp_path, peer: Slac
         assert asker.rewrites[0][1][0][0] == "What does PIPL Article 38 say?"  # the earlier turn, as asked
         shown = json.dumps(posts[1].args["blocks"], ensure_ascii=False)
         assert "asked as:_ PIPL Article 39" in shown
-        turns = threads.history(bot.engine, threads.slack_key("C111", "1700000001.000100"))
+        key = threads.slack_key("C111", "1700000001.000100")
+        # The turn is stored just after the answer is posted: wait for it rather than race it.
+        turns = peer.wait_for(lambda: len(threads.history(bot.engine, key)) == 2 and threads.history(bot.engine, key),
+                              what="the follow-up's turn stored")
         assert [(t.question, t.asked_as) for t in turns] == [
             ("What does PIPL Article 38 say?", "What does PIPL Article 38 say?"), ("and Article 39?", "PIPL Article 39")]

@@ -264,3 +264,10 @@ def test_the_prompt_carries_the_passages_facts() -> None:
     assert "Simplified Chinese" in msgs[0][1] and "[1]" in msgs[0][1]
     assert "[1] PIPL, Article 38 (draft; effective 2021-11-01; Draft for comment, not in force)" in msgs[1][1]
     assert "能否向境外提供员工数据？" in msgs[1][1]
+
+
+def test_a_sentence_in_another_language_than_the_question_is_dropped(asker: Asker, verifier: Verifier) -> None:
+    zh66 = passage(asker, "pipl_2021_zh", 66, 1, "五千万")
+    text = "情节严重的，可以处五千万元以下罚款[1]。In serious cases the fine can reach 50 million yuan [1]."
+    got = [(c.kept, c.reason) for c in verifier.verify(text, [zh66], language="zh").checked]
+    assert got == [(True, ""), (False, "is not in the question's language")]

@@ -152,10 +152,11 @@ def answer_in_thread(
     if asked_and_saved is None:
         return
     answer, answer_id = asked_and_saved
+    # Remembered before posting: a follow-up sent as soon as the answer shows must find this turn.
+    threads.remember(ctx.engine, threads.slack_key(channel, root), question=question, asked_as=asked,
+                     answer=answer.answer, mode=answer.kind, max_turns=ctx.settings.thread_max_turns)
+    store.remember_thread(ctx.engine, channel, root, question)  # the thread's first question; kept if there is one
     if working is not None:
         posting.update_answer(client, channel, root, working, answer, answer_id=answer_id, context_question=shown)
     else:
         posting.post_answer(client, channel, root, answer, answer_id=answer_id, context_question=shown)
-    threads.remember(ctx.engine, threads.slack_key(channel, root), question=question, asked_as=asked,
-                     answer=answer.answer, mode=answer.kind, max_turns=ctx.settings.thread_max_turns)
-    store.remember_thread(ctx.engine, channel, root, question)  # the thread's first question; kept if there is one
