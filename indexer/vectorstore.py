@@ -101,6 +101,9 @@ class VectorStore:
         if self._lc is None:
             from langchain_chroma import Chroma
 
+            from .embed import as_langchain
+
+            embeddings = as_langchain(embeddings)
             self._lc = Chroma(
                 client=self.client,
                 collection_name=self.settings.chroma_collection,

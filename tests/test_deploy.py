@@ -334,7 +334,7 @@ def test_backup_then_restore_into_an_empty_dir_gives_the_same_index(shared_index
     assert res.returncode == 0, res.stderr
     manifest = read_manifest(archive)
     paths = {f["path"] for f in manifest["files"]}
-    assert {"state/state.sqlite", "lexical.sqlite", "chroma/records.jsonl", "query-encoder/encoder.json"} <= paths
+    assert {"state/state.sqlite", "lexical.sqlite", "chroma/records.jsonl"} <= paths
     assert manifest["chroma"]["count"] == manifest["counts"]["passages"] > 0
     res = regwatch(["restore", str(archive)], subprocess_env(dst), tmp_path)
     assert res.returncode == 0, res.stderr

@@ -87,6 +87,15 @@ def any_embedder(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 
 
 @pytest.mark.slow
+def test_contract_is_a_langchain_embeddings(any_embedder: Any) -> None:
+    from langchain_core.embeddings import Embeddings
+
+    from indexer.embed import as_langchain
+
+    assert isinstance(as_langchain(any_embedder), Embeddings)
+
+
+@pytest.mark.slow
 def test_contract_dimension(any_embedder: Any) -> None:
     assert any_embedder.dim == 384
     assert len(any_embedder.embed_query("hello")) == 384
@@ -242,7 +251,7 @@ def test_default_query_path_never_imports_torch(tmp_path: Path) -> None:
         e = make_embedder(Settings(_env_file=None, data_dir=Path({str(tmp_path)!r})), purpose="query")
         v = e.embed_query("数据出境 security assessment")
         heavy = sorted({{m.split(".")[0] for m in sys.modules}} & {{"torch", "transformers", "sentence_transformers",
-                                                                "langchain_huggingface", "onnxruntime"}})
+                                                                "langchain_huggingface", "langchain_core", "onnxruntime"}})
         print(json.dumps({{"type": type(e).__name__, "dim": len(v), "heavy": heavy}}))
     """)
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("REGWATCH_")}, **OFFLINE_ENV,

