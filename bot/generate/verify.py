@@ -24,12 +24,13 @@ if TYPE_CHECKING:
 
 # A cited passage supports a sentence when it says most of what the sentence is about (COVER_STRONG), or some of it
 # and means much the same (COVER_WEAK and COS_WEAK), or means the same in other words (COS_STRONG). Set on the
-# fixed-output cases of tests/test_generate_verify.py; cosines are the retriever's model's, whichever it is, so
-# only the relative test below (BEST_MARGIN) is independent of its scale.
+# fixed-output cases of tests/test_generate_verify.py for multilingual-e5-small, whose cosines run high (unrelated
+# sentences meet near 0.8); another model needs them set again. Only the relative test below (BEST_MARGIN) is
+# independent of the scale.
 COVER_STRONG = 0.6
 COVER_WEAK = 0.3
-COS_WEAK = 0.55
-COS_STRONG = 0.75
+COS_WEAK = 0.84
+COS_STRONG = 0.92
 # ... unless another given passage plainly says it instead: more of it, and closer in meaning by this much.
 BEST_MARGIN = 0.12
 # The kept sentences answer the question when they cover this share of what it asks, or mean much the same.
