@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -94,7 +93,8 @@ def main() -> None:
         step, data, corpus = a.child
         res = {"full": child_full, "rerun": child_rerun, "bare": child_bare,
                "full-minilm": lambda d, c: child_full(d, c, minilm=True)}[step](Path(data), Path(corpus))
-        res["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        with open("/proc/self/status") as fh:  # VmHWM: ru_maxrss would carry the parent's peak through exec
+            res["peak_rss_mb"] = next(int(ln.split()[1]) for ln in fh if ln.startswith("VmHWM")) / 1024
         print(json.dumps(res))
         return
     if not a.corpus.is_dir():

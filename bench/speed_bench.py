@@ -88,14 +88,22 @@ def warm(settings: Any, qs: list[str]) -> dict[str, Any]:
 
 
 def _peak_rss_mb(cmd: list[str], env: dict[str, str], cwd: Path | None = None) -> tuple[float, float]:
-    """(wall seconds, peak RSS in MB) of a child process, from wait4's resource usage."""
+    """(wall seconds, peak RSS in MB) of a child process: its VmHWM, read until it exits (wait4's ru_maxrss would
+    carry this benchmark's own peak over through exec)."""
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _pid, status, usage = os.wait4(proc.pid, 0)
+    peak = 0
+    while proc.poll() is None:
+        try:
+            with open(f"/proc/{proc.pid}/status") as fh:
+                peak = max(peak, next((int(ln.split()[1]) for ln in fh if ln.startswith("VmHWM")), 0))
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.02)
     wall = time.perf_counter() - t
-    if os.waitstatus_to_exitcode(status) != 0:
+    if proc.returncode != 0:
         raise RuntimeError(f"{cmd[:4]} failed: {proc.stderr.read().decode()[-500:] if proc.stderr else ''}")
-    return wall, usage.ru_maxrss / 1024
+    return wall, peak / 1024
 
 
 def cold(settings: Any, q: str, runs: int = 3) -> dict[str, Any]:
