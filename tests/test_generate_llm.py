@@ -66,14 +66,19 @@ def _settings(shared_index: Any, llama: LlamaServer, **over: Any) -> Any:
 
 def test_the_real_model_streams_and_only_verified_sentences_are_shown(shared_index: Any, llama: LlamaServer,
                                                                       asker: Asker) -> None:
-    assistant = Assistant(_settings(shared_index, llama), asker=asker)
+    # A generous budget: on a loaded 2-core machine the first token of a 135M model can take tens of seconds.
+    assistant = Assistant(_settings(shared_index, llama, llm_timeout_s=180), asker=asker)
     verifier = Verifier(asker.retriever)
-    dropped = generated = 0
+    dropped = generated = streamed = 0
     for q in QUESTIONS:
         tokens: list[str] = []
         ans = assistant.ask(q, on_token=tokens.append)
         extractive = asker.ask(q)
+        if extractive.abstained:  # nothing to write from: the model is never asked
+            assert not tokens and ans.abstained
+            continue
         assert len(tokens) > 1, "the reply was not streamed"
+        streamed += 1
         assert ans.mode in ("generated", "extractive") and not problems(ans)
         for d in ans.dropped_sentences:
             assert d["reason"] and d["sentence"] and d["sentence"] not in ans.answer
@@ -91,6 +96,7 @@ def test_the_real_model_streams_and_only_verified_sentences_are_shown(shared_ind
         again = verifier.verify(ans.answer, [_renumbered(ps[c.passage_id], c.n) for c in ans.citations])
         assert all(c.kept for c in again.checked), again.dropped
     # A 135M model gets things wrong; the check must have caught some of it.
+    assert streamed >= 1, "every question abstained: nothing reached the model"
     assert dropped >= 1, "verification dropped nothing the small model wrote"
 
 
