@@ -45,7 +45,7 @@ def docx_many_parts(parts: int) -> bytes:
     out = io.BytesIO(buf.getvalue())
     with zipfile.ZipFile(out, "a", zipfile.ZIP_DEFLATED) as zf:
         for i in range(parts):
-            zf.writestr(f"customXml/item{i}.xml", "<x/>")
+            zf.writestr(f"customXml/regwatch-test-{i}.xml", "<x/>")
     return out.getvalue()
 
 

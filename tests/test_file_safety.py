@@ -72,16 +72,16 @@ def test_a_document_is_read_only_when_it_is_a_regular_file_within_the_size_limit
 @pytest.mark.slow
 def test_an_index_run_never_reads_a_600_mb_file(tmp_path: Path) -> None:
     """The run's own read (for the unchanged-bytes check) came before any size check: 600 MB read to refuse it.
-    Memory, not time: a child process reports its own peak RSS (the run without the file peaks near 160 MB) as
-    VmHWM: ru_maxrss would carry over the forking test process's peak through exec."""
+    Memory, not time: a child process reports its own peak RSS (the run without the file peaks near 160 MB)."""
     docs = tmp_path / "docs"
     docs.mkdir()
     sparse_file(docs / "big.txt", 600 * 1024 * 1024)
-    code = ("import json, resource, sys; from pathlib import Path; from indexer.pipeline import Indexer; "
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec, so it would report pytest's own peak.
+    code = ("import json, sys; from pathlib import Path; from indexer.pipeline import Indexer; "
             "from indexer.settings import Settings; idx = Indexer(Settings(_env_file=None)); "
             "r = idx.index_paths([Path(sys.argv[1])]); idx.close(); "
             "print(json.dumps({'errors': [e.error for e in r.errors], "
-            "'peak_mb': int(next(ln.split()[1] for ln in open('/proc/self/status') if ln.startswith('VmHWM'))) / 1024}))")
+            "'peak_mb': int(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM'))) / 1024}))")
     r = subprocess.run([sys.executable, "-c", code, str(docs)], cwd=REPO, env=subprocess_env(tmp_path / "data"),
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
