@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from indexer.errors import RegwatchError
+
+from .commands import _date
 
 if TYPE_CHECKING:
     from .currency import Currency
@@ -33,15 +34,6 @@ def _doc(cur: Currency, ref: str) -> str:
     if doc_id is None:
         raise RegwatchError(f"no document {ref!r} in the index", hint="`regwatch status` lists the document ids")
     return doc_id
-
-
-def _day(value: str | None, name: str) -> str | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value.strip()).isoformat()
-    except ValueError as e:
-        raise typer.BadParameter(f"{value!r} is not a date (use YYYY-MM-DD)", param_hint=name) from e
 
 
 # --- lineage -------------------------------------------------------------------------------------------------
@@ -204,7 +196,7 @@ def calendar_cmd(
 
     if kind is not None and kind not in KINDS:
         raise typer.BadParameter(f"{kind!r}: use {' or '.join(KINDS)}", param_hint="--kind")
-    lo, hi = _day(start, "--from"), _day(end, "--to")
+    lo, hi = _date(start, "--from"), _date(end, "--to")
     if lo and hi and lo > hi:
         raise typer.BadParameter(f"{lo} is after {hi}", param_hint="--from")
     entries = calendar_entries(_currency(), start=lo, end=hi, kind=kind)
