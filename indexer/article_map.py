@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from .changes import _LABEL, _normalise, _units
 from .numerals import int_to_zh, zh_to_int
+from .tokenize import CJK
 
 if TYPE_CHECKING:
     from .models import Passage
@@ -32,7 +33,6 @@ ORDER_PULL = 0.05  # at most this much similarity is added for a pair that keeps
 _WORD = re.compile(r"[A-Za-z]+(?:['’-][A-Za-z]+)*|\d+(?:[.,]\d+)*%?|\s+|.", re.S)
 _REF_ZH = re.compile(r"第([零〇一二两三四五六七八九十百千\d]+)条")
 _REF_EN = re.compile(r"\b(Articles?\s+)(\d+)\b")
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 
 
 @dataclass
@@ -279,7 +279,7 @@ def words(text: str) -> list[str]:
     merged: list[str] = []
     run: list[str] = []
     for w in out:
-        if len(w) == 1 and _CJK.match(w):
+        if len(w) == 1 and CJK.match(w):
             run.append(w)
             continue
         if run:
